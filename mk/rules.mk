@@ -1,0 +1,104 @@
+# mk/rules.mk - sources, targets and the test entry points.
+
+# Library layers, bottom first (DESIGN.md section 3). Each folder's *.c
+# joins libsluice.a; cmd/ holds main and the CLI.
+LAYERS    = core proto
+LIB_SRCS  = $(foreach d,$(LAYERS),$(wildcard $(d)/*.c $(d)/*/*.c))
+CMD_SRCS  = $(wildcard cmd/*.c)
+UNIT_SRCS = $(wildcard test/unit/*_test.c)
+UNIT_AUX  = $(filter-out $(UNIT_SRCS),$(wildcard test/unit/*.c))
+FUZZ_SRCS = $(wildcard test/fuzz/fuzz_*.c)
+
+LIB_OBJS  = $(LIB_SRCS:%.c=$(O)/%.o)
+CMD_OBJS  = $(CMD_SRCS:%.c=$(O)/%.o)
+UNIT_BINS = $(UNIT_SRCS:test/unit/%.c=$(O)/test/unit/%)
+AUX_OBJS  = $(UNIT_AUX:%.c=$(O)/%.o)
+FUZZ_BINS = $(FUZZ_SRCS:test/fuzz/%.c=build/fuzz/%)
+LIB       = $(O)/libsluice.a
+
+.PHONY: all deps check unit integration fuzz fuzz-regress valgrind format \
+        format-check lint clean tests-asan fuzz-build
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+$(BIN): $(CMD_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS)
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/test/unit/%: $(O)/test/unit/%.o $(AUX_OBJS) $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(AUX_OBJS) $(LIB) $(LDLIBS)
+
+build/fuzz/fuzz_%: build/fuzz/test/fuzz/fuzz_%.o $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+
+# ---- entry points that run in one configuration ----
+
+unit-bins: $(UNIT_BINS)
+fuzz-build: $(FUZZ_BINS)
+
+# ---- top-level targets (they re-invoke make per configuration) ----
+
+deps:
+	@./deploy/install-deps.sh
+
+# make check: deps first, then the release build with gcc (also proves gcc
+# is clean), the sanitizer build with clang, the fuzz targets, and the
+# runner, which prints "N passed, N failed".
+check: deps
+	$(Q)$(MAKE) --no-print-directory CONFIG=release all
+	$(Q)$(MAKE) --no-print-directory CONFIG=asan all unit-bins
+	$(Q)$(MAKE) --no-print-directory CONFIG=fuzz fuzz-build
+	$(Q)./tools/run-tests.sh all
+
+unit: deps
+	$(Q)$(MAKE) --no-print-directory CONFIG=asan all unit-bins
+	$(Q)./tools/run-tests.sh unit
+
+integration: deps
+	$(Q)$(MAKE) --no-print-directory CONFIG=asan all
+	$(Q)./tools/run-tests.sh integration
+
+fuzz-regress:
+	$(Q)$(MAKE) --no-print-directory CONFIG=fuzz fuzz-build
+	$(Q)./tools/run-tests.sh fuzz
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)$(MAKE) --no-print-directory CONFIG=fuzz fuzz-build
+	$(Q)./tools/fuzz.sh $(FUZZ_SECONDS)
+
+# Unit tests under valgrind need a build without ASan.
+valgrind:
+	$(Q)$(MAKE) --no-print-directory CONFIG=release unit-bins
+	$(Q)./tools/run-tests.sh valgrind
+
+format:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	$(Q)./tools/check-format.sh
+
+lint:
+	$(Q)./tools/check-layers.sh
+	$(Q)./tools/check-banned.sh
+	$(Q)./tools/check-format.sh
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+         $(AUX_OBJS:.o=.d) $(FUZZ_SRCS:test/fuzz/%.c=build/fuzz/test/fuzz/%.d)
