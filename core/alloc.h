@@ -31,7 +31,7 @@ void sl_free(void *p);
 long sl_alloc_live(void);
 
 /* Recover the struct that embeds 'ptr' as member 'member'. */
-#define sl_container_of(ptr, type, member)                                     \
+#define sl_container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

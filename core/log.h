@@ -50,10 +50,10 @@ void sl_log_write(enum sl_log_level level, const struct sl_log_ctx *ctx,
                   const char *const *kv, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-#define SL_LOG(level, ctx, ...)                                                \
-    do {                                                                       \
-        if ((level) <= sl_log_threshold)                                       \
-            sl_log_write((level), (ctx), NULL, __VA_ARGS__);                   \
+#define SL_LOG(level, ctx, ...)                              \
+    do {                                                     \
+        if ((level) <= sl_log_threshold)                     \
+            sl_log_write((level), (ctx), NULL, __VA_ARGS__); \
     } while (0)
 
 #endif

@@ -174,7 +174,8 @@ const char *sl_ce_type_name(enum sl_ce_type t);
 
 /*
  * Is 'content_type' (may be NULL: the JSON format's default) a JSON media
- * type? True for */json and */*+json, parameters ignored, case-insensitive.
+ * type? True for subtype "json" and any "+json" suffix (type/json,
+ * type/x+json), parameters ignored, case-insensitive.
  */
 bool sl_ce_is_json_type(const char *content_type);
 

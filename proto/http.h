@@ -52,7 +52,7 @@ struct sl_http_headers {
     struct {
         char *name;
         char *value;
-    } *v;
+    } * v;
     size_t n;
     size_t cap;
 };
