@@ -110,9 +110,9 @@ static int json_set_attr(struct sl_event *ev, const char *name,
 }
 
 /* Turn the 'data' / 'data_base64' members into the event's data. */
-static int json_set_data(struct sl_event *ev, struct json_object *data,
-                         struct json_object *b64, bool v03_base64,
-                         struct sl_diag *diag)
+static int json_set_data(struct sl_event *ev, bool has_data,
+                         struct json_object *data, struct json_object *b64,
+                         bool v03_base64, struct sl_diag *diag)
 {
     const char *ct = sl_event_value(ev, "datacontenttype");
     struct sl_diag bd;
@@ -139,8 +139,14 @@ static int json_set_data(struct sl_event *ev, struct json_object *data,
         }
         return 0;
     }
-    if (data == NULL)
+    if (!has_data)
         return 0;
+    if (data == NULL) {
+        /* "data": null is an explicit null payload, not absent data. */
+        if (sl_ce_is_json_type(ct))
+            sl_event_set_data(ev, "null", 4);
+        return 0;
+    }
     if (json_object_is_type(data, json_type_string) &&
         !sl_ce_is_json_type(ct)) {
         sl_event_set_data(ev, json_object_get_string(data),
@@ -167,7 +173,7 @@ int sl_ce_json_decode_object(struct json_object *obj,
     struct json_object *sv, *data = NULL, *b64 = NULL;
     struct sl_event *ev = NULL;
     enum sl_ce_version ver;
-    bool v03_base64 = false;
+    bool v03_base64 = false, has_data = false;
     int rc;
 
     *out = NULL;
@@ -190,6 +196,7 @@ int sl_ce_json_decode_object(struct json_object *obj,
     {
         if (strcmp(key, "data") == 0) {
             data = val;
+            has_data = true;
             continue;
         }
         if (strcmp(key, "data_base64") == 0 && ver == SL_CE_V10) {
@@ -212,17 +219,17 @@ int sl_ce_json_decode_object(struct json_object *obj,
         if (rc < 0)
             goto out;
     }
-    if (data != NULL && b64 != NULL) {
+    if (has_data && b64 != NULL) {
         rc = sl_diag_set(diag, SL_EINVAL, "data_base64",
                          "'data' and 'data_base64' are mutually exclusive");
         goto out;
     }
-    if (v03_base64 && data == NULL) {
+    if (v03_base64 && !has_data) {
         rc = sl_diag_set(diag, SL_EINVAL, "datacontentencoding",
                          "set without data");
         goto out;
     }
-    rc = json_set_data(ev, data, b64, v03_base64, diag);
+    rc = json_set_data(ev, has_data, data, b64, v03_base64, diag);
     if (rc < 0)
         goto out;
     rc = sl_event_validate(ev, diag);
@@ -290,11 +297,11 @@ int sl_ce_json_decode_batch(const char *s, size_t n,
         rc = sl_ce_json_decode_object(json_object_array_get_idx(arr, i), opts,
                                       &ev, diag);
         if (rc == 0 && tmp.n > 0 && ev->version != tmp.v[0]->version) {
-            sl_event_unref(ev);
             rc = sl_diag_set(diag, SL_EINVAL, "specversion",
                              "batch mixes specversion %s and %s",
                              sl_ce_version_str(tmp.v[0]->version),
                              sl_ce_version_str(ev->version));
+            sl_event_unref(ev);
         }
         if (rc < 0) {
             snprintf(idx, sizeof(idx), "[%zu]", i);

@@ -85,7 +85,8 @@ extern int check_ntests;
 #define ASSERT_MEM_EQ(a, alen, b, blen)                                        \
     do {                                                                       \
         size_t check_al_ = (alen), check_bl_ = (blen);                         \
-        if (check_al_ != check_bl_ || memcmp((a), (b), check_al_) != 0)        \
+        if (check_al_ != check_bl_ ||                                          \
+            (check_al_ > 0 && memcmp((a), (b), check_al_) != 0))               \
             CHECK_FAIL("%s == %s: contents differ (%zu vs %zu bytes)", #a, #b, \
                        check_al_, check_bl_);                                  \
     } while (0)
