@@ -4,7 +4,8 @@
  * Decoding is strict: only the standard alphabet, length a multiple of 4,
  * '=' only as final padding, and the unused bits of the last symbol must be
  * zero (so every byte string has exactly one accepted encoding). No
- * whitespace is skipped.
+ * whitespace is skipped. On failure the output buffer is restored to its
+ * length on entry.
  */
 #ifndef SL_CORE_BASE64_H
 #define SL_CORE_BASE64_H

@@ -10,8 +10,12 @@
  * undone); then one round of %XY decoding (either hex case, needless
  * escapes accepted); the result must be valid UTF-8. In lenient mode raw
  * bytes >= 0x80 that form valid UTF-8 are accepted as they are (what Go
- * and Java SDKs send); strict mode rejects them and any byte outside
- * U+0021..U+007E other than space and tab.
+ * and Java SDKs send); strict mode rejects them. Both modes reject raw
+ * control bytes (0x00..0x1F except tab, 0x7F); escaped ones decode. A value
+ * that starts with '"' is always read as a quoted-string. Input to the
+ * encoder that is not valid UTF-8 is escaped byte by byte (and a decoder
+ * will then reject it). On failure 'out' is restored to its length on
+ * entry.
  */
 #ifndef SL_CORE_PCT_H
 #define SL_CORE_PCT_H

@@ -3,16 +3,19 @@
  *
  * Timestamps: parse and format "2018-04-05T17:31:00Z",
  * "2018-04-05T17:31:00.123456789+02:00" (fraction up to 9 digits, 'T'/'t'
- * and 'Z'/'z' accepted, numeric offsets up to +-23:59). Invalid calendar
- * dates (Feb 30, hour 24, second 61) are rejected; a leap second :60 is
- * accepted as RFC 3339 allows and normalised into the next second.
+ * and 'Z'/'z' accepted, numeric offsets up to +-23:59; "-00:00" reads as
+ * offset 0). Invalid calendar dates (Feb 30, hour 24, second 61) are
+ * rejected; a leap second :60 is accepted only where one can occur, at
+ * 23:59:60 UTC once the offset is applied, and normalised into the next
+ * second. Years are 0000..9999, the range RFC 3339 can write.
  *
  * Durations: ISO-8601 as Knative accepts them (rickb777/date/period):
  * "P[nY][nM][nW][nD][T[nH][nM][nS]]", optional leading '-', a decimal
  * fraction ('.' or ',') allowed on the last component present, at least
- * one component. Years count 365 days and months 30 days (only durations
- * of fixed length make sense for delivery timing); callers normally use
- * only D/H/M/S.
+ * one component; designators upper-case; a leading '+' or '-'. Fractions
+ * may have any number of digits and are cut to whole nanoseconds. Years
+ * count 365 days and months 30 days (only durations of fixed length make
+ * sense for delivery timing); callers normally use only D/H/M/S.
  */
 #ifndef SL_CORE_TIME_H
 #define SL_CORE_TIME_H
@@ -40,7 +43,8 @@ int sl_time_parse_rfc3339(const char *s, struct sl_timestamp *out,
 /*
  * Format 'ts' in UTC as "YYYY-MM-DDTHH:MM:SS[.fffffffff]Z"; the fraction is
  * written with the fewest digits that keep it exact (none when nsec == 0).
- * 'out' needs SL_TIME_RFC3339_MAX bytes. Returns the length written.
+ * 'out' needs SL_TIME_RFC3339_MAX bytes; a smaller one gets a truncated,
+ * NUL-terminated prefix. Returns the length written.
  */
 #define SL_TIME_RFC3339_MAX 40
 size_t sl_time_format_rfc3339(const struct sl_timestamp *ts, char *out,

@@ -20,7 +20,7 @@ bool sl_utf8_valid(const void *p, size_t n, size_t *bad_at);
 /*
  * Decode one code point at p[0..n) (n > 0). Returns the number of bytes
  * consumed (1..4) and the code point in '*cp', or 0 for an invalid
- * sequence.
+ * sequence ('*cp' untouched).
  */
 size_t sl_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
 

@@ -10,8 +10,8 @@
 
 /*
  * Write a new v4 UUID as 36 lower-case characters plus NUL into 'out'
- * ("xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx"). Returns 0 or SL_EIO when
- * the kernel gives no randomness.
+ * ("xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx"). Returns 0, or SL_EIO when
+ * the kernel gives no randomness ('out' is then "").
  */
 int sl_uuid_v4(char out[SL_UUID_STR_LEN + 1]);
 
