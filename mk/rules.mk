@@ -16,8 +16,8 @@ AUX_OBJS  = $(UNIT_AUX:%.c=$(O)/%.o)
 FUZZ_BINS = $(FUZZ_SRCS:test/fuzz/%.c=build/fuzz/%)
 LIB       = $(O)/libsluice.a
 
-.PHONY: all deps check unit integration fuzz fuzz-regress valgrind format \
-        format-check lint clean tests-asan fuzz-build
+.PHONY: all deps check asan unit integration fuzz fuzz-regress valgrind \
+        format format-check lint clean unit-bins fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -63,6 +63,13 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory CONFIG=asan all unit-bins
 	$(Q)$(MAKE) --no-print-directory CONFIG=fuzz fuzz-build
 	$(Q)./tools/run-tests.sh all
+
+# Unit and integration tests under the sanitizers (what check runs, minus
+# lint and fuzz replay).
+asan: deps
+	$(Q)$(MAKE) --no-print-directory CONFIG=asan all unit-bins
+	$(Q)./tools/run-tests.sh unit
+	$(Q)./tools/run-tests.sh integration
 
 unit: deps
 	$(Q)$(MAKE) --no-print-directory CONFIG=asan all unit-bins
