@@ -273,11 +273,20 @@ static int event_check_uri_chars(const char *name, const char *s, size_t n,
 int sl_ce_check_value(const char *name, enum sl_ce_type type, const char *s,
                       size_t n, struct sl_diag *diag)
 {
+    char small[128], *z;
     int64_t v;
     int rc;
 
     if (memchr(s, '\0', n) != NULL)
         return sl_diag_set(diag, SL_EINVAL, name, "contains a NUL byte");
+    /* Parsers below want a C string; 's' is only bounded by 'n'. */
+    if (n < sizeof(small)) {
+        memcpy(small, s, n);
+        small[n] = '\0';
+        z = small;
+    } else {
+        z = sl_xmemdup(s, n);
+    }
     switch (type) {
     case SL_CE_STRING:
         rc = event_check_string(name, s, n, diag);
@@ -311,7 +320,7 @@ int sl_ce_check_value(const char *name, enum sl_ce_type type, const char *s,
     }
     case SL_CE_URI:
         rc = event_check_uri_chars(name, s, n, diag);
-        if (rc == 0 && !event_has_scheme(s))
+        if (rc == 0 && !event_has_scheme(z))
             rc = sl_diag_set(diag, SL_EINVAL, name,
                              "'%.*s' is not an absolute URI",
                              (int)(n > 64 ? 64 : n), s);
@@ -324,7 +333,7 @@ int sl_ce_check_value(const char *name, enum sl_ce_type type, const char *s,
     case SL_CE_TIME: {
         struct sl_timestamp ts;
         struct sl_diag d;
-        rc = sl_time_parse_rfc3339(s, &ts, &d);
+        rc = sl_time_parse_rfc3339(z, &ts, &d);
         if (rc < 0)
             rc = sl_diag_set(diag, SL_EINVAL, name,
                              "'%.*s' is not an RFC 3339 timestamp: %s",
@@ -334,12 +343,15 @@ int sl_ce_check_value(const char *name, enum sl_ce_type type, const char *s,
     default:
         rc = sl_diag_set(diag, SL_EINVAL, name, "unknown type");
     }
+    if (rc == 0 && strcmp(name, "datacontenttype") == 0 &&
+        !sl_ce_media_type_valid(z))
+        rc = sl_diag_set(diag, SL_EINVAL, name,
+                         "'%.*s' is not a media type (type/subtype)",
+                         (int)(n > 64 ? 64 : n), s);
+    if (z != small)
+        sl_free(z);
     if (rc < 0)
         return rc;
-    if (strcmp(name, "datacontenttype") == 0 && !sl_ce_media_type_valid(s))
-        return sl_diag_set(diag, SL_EINVAL, name,
-                           "'%.*s' is not a media type (type/subtype)",
-                           (int)(n > 64 ? 64 : n), s);
     if (n == 0 && (strcmp(name, "subject") == 0 ||
                    strcmp(name, "dataschema") == 0 || strcmp(name, "id") == 0 ||
                    strcmp(name, "source") == 0 || strcmp(name, "type") == 0))
