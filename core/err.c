@@ -25,6 +25,9 @@ static const struct {
     { "SL_ETOOBIG", "too big" },
     { "SL_ENOTSUP", "not supported" },
     { "SL_ENOMEM", "out of memory" },
+    { "SL_ECONFLICT", "version conflict" },
+    { "SL_EGONE", "history no longer available" },
+    { "SL_EPERM", "not authorised" },
 };
 
 const char *sl_strerror(int rc)
@@ -68,6 +71,9 @@ int sl_err_from_errno(int e)
         return SL_ENOTSUP;
     case ENOMEM:
         return SL_ENOMEM;
+    case EACCES:
+    case EPERM:
+        return SL_EPERM;
     case EINVAL:
         return SL_EINVAL;
     default:

@@ -24,7 +24,10 @@ enum {
     SL_ETOOBIG = -10,   /* size limit exceeded */
     SL_ENOTSUP = -11,   /* operation not supported */
     SL_ENOMEM = -12,    /* out of memory (only where aborting is wrong) */
-    SL_ERR_COUNT_ = 13, /* number of codes including SL_OK; keep last */
+    SL_ECONFLICT = -13, /* stale version: the object changed meanwhile */
+    SL_EGONE = -14,     /* history no longer available (watch too old) */
+    SL_EPERM = -15,     /* not authorised */
+    SL_ERR_COUNT_ = 16, /* number of codes including SL_OK; keep last */
 };
 
 /*

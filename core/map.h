@@ -7,7 +7,7 @@
  * replace, delete and fini. Not thread-safe: one owner thread.
  *
  * Iteration order is unspecified; the map must not be modified while an
- * iteration is in progress except through sl_map_iter_del().
+ * iteration is in progress (collect keys first, then delete).
  */
 #ifndef SL_CORE_MAP_H
 #define SL_CORE_MAP_H

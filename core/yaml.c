@@ -10,7 +10,7 @@
  * handed to its parent (or becomes the document root), so an error at any
  * point releases exactly the frames still open. Anchors keep a reference
  * to their finished node; an alias is a deep copy of it, paid for up front
- * from the node and text budgets (SL_YAML_MAX_NODES, YAML_MAX_TEXT), which
+ * from the node and text budgets (SL_YAML_MAX_NODES, SL_YAML_MAX_TEXT), which
  * is what stops "billion laughs" before any of the copying happens.
  *
  * Decisions beyond yaml.h:
@@ -45,11 +45,9 @@
 #include "core/map.h"
 
 /*
- * Bytes of scalar and key text one call may build, alias expansions
- * included: without it, 1000000 copies of one long string would pass the
- * node limit and still need gigabytes.
+ * SL_YAML_MAX_TEXT exists because without it 1000000 alias copies of one
+ * long string would pass the node limit and still need gigabytes.
  */
-#define YAML_MAX_TEXT (64 * 1024 * 1024)
 
 #define YAML_TAG_PREFIX "tag:yaml.org,2002:"
 
@@ -546,11 +544,11 @@ static int yaml_charge(struct yaml_state *st, size_t nodes, size_t text,
                          "document too large: more than %d nodes (aliases "
                          "count each time they are used)",
                          SL_YAML_MAX_NODES);
-    if (text > YAML_MAX_TEXT - st->text)
+    if (text > SL_YAML_MAX_TEXT - st->text)
         return yaml_fail(st, SL_ETOOBIG, mark,
                          "document too large: more than %d bytes of text "
                          "(aliases count each time they are used)",
-                         YAML_MAX_TEXT);
+                         SL_YAML_MAX_TEXT);
     st->nodes += nodes;
     st->text += text;
     return 0;

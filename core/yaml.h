@@ -4,7 +4,8 @@
  * Every document of a YAML stream becomes one json-c value. Scalars follow
  * the YAML 1.2 core schema: plain 'null', '~' and empty -> null;
  * true/True/TRUE/false/False/FALSE -> boolean; [-+]?[0-9]+ (and 0x, 0o
- * forms) -> integer when it fits int64; decimal floats, .inf, .nan ->
+ * forms) -> integer, and an integer that does not fit int64 is an error
+ * (never a silent float); decimal floats, .inf, .nan ->
  * double; everything else, and every quoted or block scalar, -> string.
  * Anchors and aliases are expanded (bounded, against "billion laughs");
  * mapping keys must be scalars; duplicate keys are an error; the merge key
@@ -25,6 +26,8 @@ struct sl_diag;
 /* Limits against hostile input (node count counts alias expansions). */
 #define SL_YAML_MAX_DEPTH 128
 #define SL_YAML_MAX_NODES 1000000
+/* Bytes of scalar and key text one call may build, alias copies included. */
+#define SL_YAML_MAX_TEXT  (64 * 1024 * 1024)
 
 /*
  * Parse s[0..n) and return the documents as a json-c array (one element per

@@ -23,6 +23,11 @@ else ifeq ($(CONFIG),asan)
   CFLAGS  ?= -O1 -g
   override CFLAGS  += $(SAN) -DSL_ALLOC_COUNT
   override LDFLAGS += $(SAN)
+else ifeq ($(CONFIG),valgrind)
+  O        = build/valgrind
+  BIN      = build/valgrind/sluice
+  CFLAGS  ?= -O1 -g
+  override CFLAGS  += -DSL_ALLOC_COUNT
 else ifeq ($(CONFIG),fuzz)
   O        = build/fuzz
   BIN      = build/fuzz/sluice
@@ -31,7 +36,7 @@ else ifeq ($(CONFIG),fuzz)
   override CFLAGS  += $(SAN) -fsanitize=fuzzer-no-link -DSL_ALLOC_COUNT
   override LDFLAGS += $(SAN)
 else
-  $(error unknown CONFIG '$(CONFIG)': use release, asan or fuzz)
+  $(error unknown CONFIG '$(CONFIG)': use release, asan, valgrind or fuzz)
 endif
 
 override CFLAGS   += $(STD) $(WARN) $(PKG_CFLAGS)

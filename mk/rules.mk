@@ -2,7 +2,8 @@
 
 # Library layers, bottom first (DESIGN.md section 3). Each folder's *.c
 # joins libsluice.a; cmd/ holds main and the CLI.
-LAYERS    = core proto
+LAYERS    = core proto resource store net broker triggers sinks sources \
+            serving control api
 LIB_SRCS  = $(foreach d,$(LAYERS),$(wildcard $(d)/*.c $(d)/*/*.c))
 CMD_SRCS  = $(wildcard cmd/*.c)
 UNIT_SRCS = $(wildcard test/unit/*_test.c)
@@ -88,9 +89,10 @@ fuzz:
 	$(Q)$(MAKE) --no-print-directory CONFIG=fuzz fuzz-build
 	$(Q)./tools/fuzz.sh $(FUZZ_SECONDS)
 
-# Unit tests under valgrind need a build without ASan.
-valgrind:
-	$(Q)$(MAKE) --no-print-directory CONFIG=release unit-bins
+# Unit tests under valgrind need a build without ASan (gcc, still counting
+# allocations so each test's leak check runs too).
+valgrind: deps
+	$(Q)$(MAKE) --no-print-directory CONFIG=valgrind unit-bins
 	$(Q)./tools/run-tests.sh valgrind
 
 format:

@@ -10,11 +10,16 @@
  * values unquoted and percent-decoded, see core/pct.h) and
  * datacontenttype from Content-Type; a ce-datacontenttype header is
  * rejected. Header values are always strings on the wire, so binary-mode
- * extensions arrive as SL_CE_STRING.
+ * extensions arrive as SL_CE_STRING. An empty binary-mode body means the
+ * event has no data; an empty Content-Type counts as absent. A ce- header
+ * that repeats is accepted only when all copies decode to the same value.
+ * Errors name the header ("ce-id") or the JSON position ("[2].id").
  *
  * Encoding: binary mode writes ce-<name> headers with strictly
  * percent-encoded values and Content-Type from datacontenttype (none when
- * unset); structured mode writes Content-Type
+ * unset); an event whose datacontenttype is itself application/cloudevents...
+ * is written in structured mode instead, since binary mode would make the
+ * receiver misread it. Structured mode writes Content-Type
  * "application/cloudevents+json; charset=UTF-8" and the JSON format.
  */
 #ifndef SL_PROTO_HTTP_H

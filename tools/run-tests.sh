@@ -7,7 +7,7 @@
 # and is shown (last 40 lines) only when it fails. The last line printed is
 # "N passed, N failed"; the exit status is 1 when anything failed or
 # nothing ran. Binaries come from build/asan (sanitizers) except in
-# valgrind mode, which uses the uninstrumented build/release tests.
+# valgrind mode, which uses the uninstrumented build/valgrind tests.
 set -u
 mode=${1:-all}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,7 +95,7 @@ integration) integration_tests ;;
 fuzz) fuzz_replay ;;
 lint) lint_tests ;;
 valgrind)
-    unit_tests build/release "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1"
+    unit_tests build/valgrind "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1"
     ;;
 *)
     echo "run-tests: unknown mode '$mode'" >&2
