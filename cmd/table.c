@@ -180,7 +180,8 @@ const struct sl_col *sl_cli_columns(const char *kind)
 
 /* ---- values ---- */
 
-struct json_object *sl_cli_path(const struct json_object *obj, const char *path)
+struct json_object *sl_cli_field(const struct json_object *obj,
+                                 const char *path)
 {
     struct json_object *cur = (struct json_object *)obj;
     const char *p = path;
@@ -218,7 +219,7 @@ struct json_object *sl_cli_path(const struct json_object *obj, const char *path)
 static struct json_object *table_cond(const struct json_object *obj,
                                       const char *type)
 {
-    struct json_object *conds = sl_cli_path(obj, "status.conditions");
+    struct json_object *conds = sl_cli_field(obj, "status.conditions");
     size_t i, n;
 
     if (conds == NULL || !json_object_is_type(conds, json_type_array))
@@ -300,15 +301,15 @@ static char *table_cell(const struct sl_col *c, const struct json_object *obj,
 
     switch (c->src) {
     case SL_COL_NAME:
-        return table_text(sl_cli_path(obj, "metadata.name"));
+        return table_text(sl_cli_field(obj, "metadata.name"));
     case SL_COL_NAMESPACE:
-        return table_text(sl_cli_path(obj, "metadata.namespace"));
+        return table_text(sl_cli_field(obj, "metadata.namespace"));
     case SL_COL_PATH:
-        return table_text(sl_cli_path(obj, c->path));
+        return table_text(sl_cli_field(obj, c->path));
     case SL_COL_AGE: {
         struct sl_timestamp t;
 
-        v = sl_cli_path(obj, "metadata.creationTimestamp");
+        v = sl_cli_field(obj, "metadata.creationTimestamp");
         if (v == NULL ||
             sl_time_parse_rfc3339(json_object_get_string(v), &t, NULL) != 0)
             return NULL;
@@ -326,7 +327,7 @@ static char *table_cell(const struct sl_col *c, const struct json_object *obj,
     case SL_COL_COUNT: {
         size_t n = 0;
 
-        v = sl_cli_path(obj, c->path);
+        v = sl_cli_field(obj, c->path);
         if (v != NULL && json_object_is_type(v, json_type_object))
             n = (size_t)json_object_object_length(v);
         else if (v != NULL && json_object_is_type(v, json_type_array))

@@ -71,7 +71,7 @@ const char *sl_cli_age(long long secs, char *out, size_t outlen);
  * Look up a dotted path ("status.address.url", "spec.topics") in 'obj'.
  * Returns the value or NULL. Array indexes are not supported.
  */
-struct json_object *sl_cli_path(const struct json_object *obj,
-                                const char *path);
+struct json_object *sl_cli_field(const struct json_object *obj,
+                                 const char *path);
 
 #endif

@@ -37,11 +37,11 @@ TEST(path_lookup)
 
     ASSERT(o != NULL);
     ASSERT_STR_EQ(
-        json_object_get_string(sl_cli_path(o, "metadata.labels[a.b/c]")), "x");
-    ASSERT(sl_cli_path(o, "spec.t") != NULL);
-    ASSERT(sl_cli_path(o, "spec.t.x") == NULL);
-    ASSERT(sl_cli_path(o, "nope.x") == NULL);
-    ASSERT(sl_cli_path(o, "metadata.labels[a.b/c") == NULL);
+        json_object_get_string(sl_cli_field(o, "metadata.labels[a.b/c]")), "x");
+    ASSERT(sl_cli_field(o, "spec.t") != NULL);
+    ASSERT(sl_cli_field(o, "spec.t.x") == NULL);
+    ASSERT(sl_cli_field(o, "nope.x") == NULL);
+    ASSERT(sl_cli_field(o, "metadata.labels[a.b/c") == NULL);
     json_object_put(o);
 }
 
