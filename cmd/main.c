@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/commands.h"
 #include "cmd/version.h"
 
 struct cmd {
@@ -19,6 +20,13 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd commands[] = {
+    { "apply", "create or update resources from -f FILE|DIR|-", sl_cmd_apply },
+    { "get", "list resources: get KIND [NAME...] [-o yaml|json|wide|name]",
+      sl_cmd_get },
+    { "describe", "show one resource in detail: describe KIND NAME",
+      sl_cmd_describe },
+    { "delete", "delete resources: delete KIND NAME... | -f FILE",
+      sl_cmd_delete },
     { "version", "print the version and exit", cmd_version },
     { "help", "show this help", cmd_help },
 };

@@ -1,0 +1,373 @@
+/*
+ * cmd/cli_common.c - options, kind names, inputs and errors shared by the
+ * kubectl-like subcommands (apply, get, describe, delete).
+ */
+#include "cmd/cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/str.h"
+#include "core/yaml.h"
+#include "resource/resource.h"
+
+#define CLI_DEFAULT_SERVER "http://127.0.0.1:8001"
+#define CLI_MAX_INPUT      (64u << 20)
+
+int sl_cli_fail(const struct sl_cli *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "sluice %s: ", c->cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+/* Read a whole file (or stdin for "-") into 'b'. */
+static int cli_slurp(const char *path, struct sl_buf *b)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+
+    if (f == NULL)
+        return sl_err_from_errno(errno);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if ((rc = sl_buf_append(b, chunk, n)) != 0)
+            break;
+    if (rc == 0 && ferror(f))
+        rc = SL_EIO;
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+static int cli_token(struct sl_cli *c, const char *path)
+{
+    struct sl_buf b;
+    int rc;
+
+    sl_buf_init(&b, 4096);
+    rc = cli_slurp(path, &b);
+    if (rc != 0) {
+        sl_buf_fini(&b);
+        return sl_cli_fail(c, "cannot read token file '%s': %s", path,
+                           rc == SL_ETOOBIG ? "larger than 4 KiB"
+                                            : sl_strerror(rc));
+    }
+    while (b.len > 0 && (b.data[b.len - 1] == '\n' ||
+                         b.data[b.len - 1] == '\r' || b.data[b.len - 1] == ' '))
+        b.data[--b.len] = '\0';
+    if (b.len == 0) {
+        sl_buf_fini(&b);
+        return sl_cli_fail(c, "token file '%s' is empty", path);
+    }
+    c->token = sl_buf_steal(&b, NULL);
+    return 0;
+}
+
+/* The value of option 'name' at argv[*i]: "--x=v" or "--x v" / "-x v". */
+static const char *cli_optval(struct sl_cli *c, int argc, char **argv, int *i,
+                              const char *eq, int *bad)
+{
+    if (eq != NULL)
+        return eq + 1;
+    if (*i + 1 >= argc) {
+        *bad = sl_cli_fail(c, "option '%s' needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static bool cli_is(const char *arg, size_t n, const char *s1, const char *s2)
+{
+    return (s1 != NULL && strlen(s1) == n && strncmp(arg, s1, n) == 0) ||
+           (s2 != NULL && strlen(s2) == n && strncmp(arg, s2, n) == 0);
+}
+
+int sl_cli_parse(struct sl_cli *c, int argc, char **argv, unsigned allowed)
+{
+    const char *server = getenv("SLUICE_SERVER"),
+               *token_file = getenv("SLUICE_TOKEN_FILE");
+    bool opts_done = false;
+    int i, bad = 0;
+
+    memset(c, 0, sizeof(*c));
+    c->cmd = argv[0];
+    c->files = sl_xcalloc((size_t)argc + 1, sizeof(*c->files));
+    c->args = sl_xcalloc((size_t)argc + 1, sizeof(*c->args));
+    for (i = 1; i < argc && bad == 0; i++) {
+        const char *a = argv[i], *eq, *v;
+        size_t n;
+
+        if (opts_done || a[0] != '-' || strcmp(a, "-") == 0) {
+            c->args[c->nargs++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            opts_done = true;
+            continue;
+        }
+        eq = strchr(a, '=');
+        n = eq ? (size_t)(eq - a) : strlen(a);
+        if (cli_is(a, n, "--server", "-s")) {
+            if ((v = cli_optval(c, argc, argv, &i, eq, &bad)) != NULL)
+                server = v;
+        } else if (cli_is(a, n, "--token-file", NULL)) {
+            if ((v = cli_optval(c, argc, argv, &i, eq, &bad)) != NULL)
+                token_file = v;
+        } else if ((allowed & SL_CLI_NS) &&
+                   cli_is(a, n, "--namespace", "-n")) {
+            c->ns = cli_optval(c, argc, argv, &i, eq, &bad);
+            if (c->ns != NULL && c->ns[0] == '\0')
+                bad = sl_cli_fail(c, "namespace must not be empty");
+        } else if ((allowed & SL_CLI_ALLNS) &&
+                   cli_is(a, n, "--all-namespaces", "-A") && eq == NULL) {
+            c->all_ns = true;
+        } else if ((allowed & SL_CLI_OUTPUT) &&
+                   cli_is(a, n, "--output", "-o")) {
+            c->output = cli_optval(c, argc, argv, &i, eq, &bad);
+            if (c->output != NULL && strcmp(c->output, "yaml") != 0 &&
+                strcmp(c->output, "json") != 0 &&
+                strcmp(c->output, "wide") != 0 &&
+                strcmp(c->output, "name") != 0)
+                bad = sl_cli_fail(c,
+                                  "unknown output format '%s' (use yaml, "
+                                  "json, wide or name)",
+                                  c->output);
+        } else if ((allowed & SL_CLI_LABELS) &&
+                   cli_is(a, n, "--selector", "-l")) {
+            c->selector = cli_optval(c, argc, argv, &i, eq, &bad);
+        } else if ((allowed & SL_CLI_FILES) &&
+                   cli_is(a, n, "--filename", "-f")) {
+            if ((v = cli_optval(c, argc, argv, &i, eq, &bad)) != NULL)
+                c->files[c->nfiles++] = v;
+        } else {
+            bad = sl_cli_fail(c, "unknown option '%s'", a);
+        }
+    }
+    if (bad == 0) {
+        size_t sl;
+
+        c->server = sl_xstrdup(server && *server ? server : CLI_DEFAULT_SERVER);
+        sl = strlen(c->server);
+        while (sl > 0 && c->server[sl - 1] == '/')
+            c->server[--sl] = '\0';
+        if (!sl_str_prefix(c->server, "http://") &&
+            !sl_str_prefix(c->server, "https://"))
+            bad = sl_cli_fail(c, "invalid --server '%s': expected an http(s) URL",
+                              c->server);
+    }
+    if (bad == 0 && token_file != NULL && *token_file != '\0')
+        bad = cli_token(c, token_file);
+    if (bad != 0)
+        sl_cli_fini(c);
+    return bad;
+}
+
+void sl_cli_fini(struct sl_cli *c)
+{
+    sl_free(c->server);
+    sl_free(c->token);
+    sl_free(c->files);
+    sl_free(c->args);
+    memset(c, 0, sizeof(*c));
+}
+
+const char *sl_cli_ns(const struct sl_cli *c)
+{
+    return c->ns != NULL ? c->ns : "default";
+}
+
+int sl_cli_server_error(long status, const struct json_object *body)
+{
+    struct json_object *msg = NULL, *reason = NULL;
+
+    if (body != NULL && json_object_is_type(body, json_type_object)) {
+        json_object_object_get_ex(body, "message", &msg);
+        json_object_object_get_ex(body, "reason", &reason);
+    }
+    if (msg != NULL)
+        fprintf(stderr, "Error from server (%s): %s\n",
+                reason ? json_object_get_string(reason) : "Unknown",
+                json_object_get_string(msg));
+    else
+        fprintf(stderr, "Error from server: HTTP status %ld\n", status);
+    return 1;
+}
+
+const struct sl_res_kind *sl_cli_kind(const struct sl_cli *c, const char *name)
+{
+    const struct sl_res_kind *k = sl_res_kind_by_name(name);
+
+    if (k == NULL)
+        sl_cli_fail(c, "the server doesn't have a resource type '%s'", name);
+    return k;
+}
+
+const char *sl_cli_path(const struct sl_res_kind *k, const char *ns,
+                        const char *name, char *out, size_t outlen)
+{
+    char base[160];
+
+    if (k->group[0] == '\0')
+        snprintf(base, sizeof(base), "/api/%s", k->version);
+    else
+        snprintf(base, sizeof(base), "/apis/%s/%s", k->group, k->version);
+    if (k->namespaced && ns != NULL)
+        snprintf(out, outlen, "%s/namespaces/%s/%s%s%s", base, ns, k->plural,
+                 name ? "/" : "", name ? name : "");
+    else
+        snprintf(out, outlen, "%s/%s%s%s", base, k->plural, name ? "/" : "",
+                 name ? name : "");
+    return out;
+}
+
+const char *sl_cli_ref(const struct sl_res_kind *k, const char *name,
+                       char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s%s%s/%s", k->singular, k->group[0] ? "." : "",
+             k->group, name);
+    return out;
+}
+
+/* ---- reading -f inputs ---- */
+
+static int cli_add_docs(struct sl_cli *c, const char *path,
+                        struct json_object *docs, struct json_object *out)
+{
+    size_t i, n = json_object_array_length(docs);
+
+    for (i = 0; i < n; i++) {
+        struct json_object *d = json_object_array_get_idx(docs, i), *kind,
+                           *items;
+
+        if (!json_object_is_type(d, json_type_object))
+            return sl_cli_fail(c, "%s: document %zu is not an object", path,
+                               i + 1);
+        /* kubectl's `kind: List` wraps objects in items. */
+        if (json_object_object_get_ex(d, "kind", &kind) &&
+            json_object_is_type(kind, json_type_string) &&
+            strcmp(json_object_get_string(kind), "List") == 0 &&
+            json_object_object_get_ex(d, "items", &items) &&
+            json_object_is_type(items, json_type_array)) {
+            if (cli_add_docs(c, path, items, out) != 0)
+                return 1;
+            continue;
+        }
+        json_object_array_add(out, json_object_get(d));
+    }
+    return 0;
+}
+
+static int cli_read_file(struct sl_cli *c, const char *path,
+                         struct json_object *out)
+{
+    struct json_object *docs = NULL;
+    struct sl_diag d;
+    struct sl_buf b;
+    int rc;
+
+    sl_buf_init(&b, CLI_MAX_INPUT);
+    rc = cli_slurp(path, &b);
+    if (rc != 0) {
+        sl_buf_fini(&b);
+        return sl_cli_fail(c, "cannot read '%s': %s", path, sl_strerror(rc));
+    }
+    sl_diag_clear(&d);
+    rc = sl_yaml_to_json(sl_buf_str(&b), b.len, &docs, &d);
+    sl_buf_fini(&b);
+    if (rc != 0) {
+        char msg[SL_DIAG_MSG_MAX + SL_DIAG_FIELD_MAX + 4];
+
+        return sl_cli_fail(c, "%s: %s", strcmp(path, "-") ? path : "<stdin>",
+                           sl_diag_format(&d, msg, sizeof(msg)));
+    }
+    rc = cli_add_docs(c, path, docs, out);
+    json_object_put(docs);
+    return rc;
+}
+
+static int cli_cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cli_read_dir(struct sl_cli *c, const char *dir,
+                        struct json_object *out)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, cap = 0, i;
+    int rc = 0;
+
+    if (dp == NULL)
+        return sl_cli_fail(c, "cannot read '%s': %s", dir, strerror(errno));
+    while ((e = readdir(dp)) != NULL) {
+        if (e->d_name[0] == '.' || !(sl_str_suffix(e->d_name, ".yaml") ||
+                                     sl_str_suffix(e->d_name, ".yml") ||
+                                     sl_str_suffix(e->d_name, ".json")))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = sl_xrealloc(names, cap * sizeof(*names));
+        }
+        names[n++] = sl_xstrdup(e->d_name);
+    }
+    closedir(dp);
+    /* Files in name order, as kubectl reads a directory. */
+    if (n > 0)
+        qsort(names, n, sizeof(*names), cli_cmp_names);
+    for (i = 0; i < n; i++) {
+        char path[4096];
+
+        if (rc == 0) {
+            snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+            rc = cli_read_file(c, path, out);
+        }
+        sl_free(names[i]);
+    }
+    sl_free(names);
+    return rc;
+}
+
+int sl_cli_read_docs(struct sl_cli *c, struct json_object **out)
+{
+    struct json_object *all = json_object_new_array();
+    size_t i;
+
+    *out = NULL;
+    for (i = 0; i < c->nfiles; i++) {
+        struct stat st;
+        int rc;
+
+        if (strcmp(c->files[i], "-") != 0 && stat(c->files[i], &st) != 0) {
+            json_object_put(all);
+            return sl_cli_fail(c, "cannot read '%s': %s", c->files[i],
+                               strerror(errno));
+        }
+        if (strcmp(c->files[i], "-") != 0 && S_ISDIR(st.st_mode))
+            rc = cli_read_dir(c, c->files[i], all);
+        else
+            rc = cli_read_file(c, c->files[i], all);
+        if (rc != 0) {
+            json_object_put(all);
+            return rc;
+        }
+    }
+    *out = all;
+    return 0;
+}
