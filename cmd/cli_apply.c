@@ -38,7 +38,7 @@ static int apply_target(struct sl_cli *c, struct json_object *doc,
     if (av == NULL || kind == NULL)
         return sl_cli_fail(c, "a document has no %s",
                            av == NULL ? "apiVersion" : "kind");
-    *pk = sl_res_kind_lookup(av, kind);
+    *pk = sl_res_kind_find(av, kind);
     if (*pk == NULL)
         return sl_cli_fail(c, "no matches for kind \"%s\" in version \"%s\"",
                            kind, av);
