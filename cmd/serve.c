@@ -172,8 +172,10 @@ int sl_cmd_serve(int argc, char **argv)
     sl_loop_signal(s.loop, SIGINT, serve_on_signal, &s);
     signal(SIGPIPE, SIG_IGN);
     {
-        struct sl_store_opts so = { .history = (size_t)s.cfg.watch_history };
+        struct sl_store_opts so;
 
+        sl_store_opts_init(&so);
+        so.history_max = (size_t)s.cfg.watch_history;
         if (sl_store_open(s.cfg.data_dir, &so, &s.store, &d) != 0)
             goto fail;
     }
