@@ -281,7 +281,7 @@ cfg_invalid(const struct cfg_ctx *c, const struct sl__cfg_opt *o,
                        c->suffix, why);
 }
 
-/* ---- value syntax ---- */
+/* ---- storing values ---- */
 
 /* Join a relative path from the config file to the file's directory. */
 static char *cfg_path(const struct cfg_ctx *c, const char *s)
@@ -387,13 +387,9 @@ static int cfg_apply(struct cfg_ctx *c, const struct sl__cfg_opt *o,
             if (strcmp(s, o->choices[i]) == 0)
                 break;
         if (o->choices[i] == NULL) {
-            size_t k = (size_t)snprintf(buf, sizeof(buf), "expected ");
-            for (i = 0; o->choices[i] != NULL && k < sizeof(buf); i++)
-                k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s%s",
-                                      i == 0                      ? ""
-                                      : o->choices[i + 1] == NULL ? " or "
-                                                                  : ", ",
-                                      o->choices[i]);
+            char list[96];
+            snprintf(buf, sizeof(buf), "expected %s",
+                     sl__cfg_choices(o->choices, "", list, sizeof(list)));
             why = buf;
         } else {
             *(int *)field = (int)i;
@@ -761,9 +757,15 @@ int sl_config_load(struct sl_config *cfg, int argc, char *const *argv,
     rc = cfg_scan_flags(argc, argv, flags, &nflags, diag);
     if (rc < 0)
         goto out;
-    for (i = 0; i < nflags; i++)
-        if (strcmp(flags[i].opt->name, "help") == 0)
-            cfg->help = true;
+    for (i = 0; i < nflags; i++) {
+        struct cfg_ctx c = { cfg,  diag, SL_CONFIG_FLAG, flags[i].what, "",
+                             NULL, 0 };
+        if (strcmp(flags[i].opt->name, "help") != 0)
+            continue;
+        rc = cfg_apply(&c, flags[i].opt, flags[i].value);
+        if (rc < 0)
+            goto out;
+    }
     if (cfg->help)
         goto out;
     /* The file comes first, but the flags or environment name it. */

@@ -89,6 +89,9 @@ const char *sl__cfg_hostport(const char *s, size_t n, bool need_port,
  * Value syntax (cmd/config_value.c). Each returns NULL on success or a
  * short phrase saying why not; 'why' is room for a formatted phrase.
  */
+/* "a, b or c" from a NULL-ended list, each item followed by 'suffix'. */
+const char *sl__cfg_choices(const char *const *choices, const char *suffix,
+                            char *out, size_t cap);
 /* A URL with a scheme from o->choices, no query, no fragment. */
 const char *sl__cfg_check_url(const struct sl__cfg_opt *o, const char *s,
                               char *why, size_t cap);

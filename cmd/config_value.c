@@ -18,6 +18,21 @@
 #include "core/str.h"
 #include "core/time.h"
 
+const char *sl__cfg_choices(const char *const *choices, const char *suffix,
+                            char *out, size_t cap)
+{
+    size_t i, k = 0;
+
+    out[0] = '\0';
+    for (i = 0; choices[i] != NULL && k < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%s%s%s",
+                              i == 0                   ? ""
+                              : choices[i + 1] == NULL ? " or "
+                                                       : ", ",
+                              choices[i], suffix);
+    return out;
+}
+
 /* "1GiB", "3MiB", "512KiB" when exact, else the number of bytes. */
 void sl__cfg_fmt_size(int64_t v, char *out, size_t cap)
 {
@@ -156,15 +171,9 @@ const char *sl__cfg_check_url(const struct sl__cfg_opt *o, const char *s,
                 sl_str_prefix_ci(s, o->choices[i]))
                 ok = true;
     if (!ok) {
-        size_t k = (size_t)snprintf(why, cap, "expected an absolute ");
-        for (i = 0; o->choices[i] != NULL && k < cap; i++)
-            k += (size_t)snprintf(why + k, cap - k, "%s%s://",
-                                  i == 0                      ? ""
-                                  : o->choices[i + 1] == NULL ? " or "
-                                                              : ", ",
-                                  o->choices[i]);
-        if (k < cap)
-            snprintf(why + k, cap - k, " URL");
+        char list[96];
+        sl__cfg_choices(o->choices, "://", list, sizeof(list));
+        snprintf(why, cap, "expected an absolute %s URL", list);
         return why;
     }
     for (i = 0; s[i] != '\0'; i++)

@@ -333,6 +333,10 @@ TEST(flag_syntax)
     load_ok(&cfg, NULL, ARGS("--help"));
     ASSERT(cfg.help);
     sl_config_fini(&cfg);
+    load_ok(&cfg, NULL, ARGS("--help", "--help=false"));
+    ASSERT(!cfg.help);
+    sl_config_fini(&cfg);
+    load_fail(NULL, ARGS("-hx"), "invalid -h 'x': expected true or false");
 
     load_fail(NULL, ARGS("--api-adr", "x"),
               "unknown flag '--api-adr' (see 'sluice serve --help')");
