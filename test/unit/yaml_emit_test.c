@@ -595,4 +595,103 @@ TEST(round_trip_battery)
     }
 }
 
+/* xorshift64: a fixed sequence, so a failure is reproducible. */
+static uint64_t rnd_next(uint64_t *st)
+{
+    *st ^= *st << 13;
+    *st ^= *st >> 7;
+    *st ^= *st << 17;
+    return *st;
+}
+
+TEST(random_strings)
+{
+    /* Pieces that matter to some scalar style, glued at random. */
+    static const char *const pieces[] = {
+        " ",
+        "\n",
+        "\t",
+        ":",
+        "#",
+        "-",
+        "?",
+        "'",
+        "\"",
+        "\\",
+        "0",
+        "1",
+        ".",
+        "e",
+        "x",
+        "_",
+        "+",
+        "a",
+        "y",
+        "n",
+        "~",
+        "|",
+        ">",
+        "!",
+        "&",
+        "*",
+        "%",
+        "@",
+        "`",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "\r",
+        "T",
+        "Z",
+        "<",
+        "=",
+        "o",
+        "b",
+        "N",
+        "u",
+        "l",
+        "I",
+        "f",
+        "é",
+        "\xc2\x85",
+        "\xe2\x80\xa8",
+        "\xef\xbb\xbf",
+        "---",
+        "...",
+        "true",
+        "null",
+        ".inf",
+        "0x",
+        "1e",
+    };
+    uint64_t st = 0x9e3779b97f4a7c15u;
+    char s[64];
+    int i;
+
+    for (i = 0; i < 20000; i++) {
+        struct json_object *v = json_object_new_object();
+        size_t n = 0, k, parts = (size_t)(rnd_next(&st) % 9);
+        while (parts-- > 0) {
+            const char *p =
+                pieces[rnd_next(&st) % (sizeof(pieces) / sizeof(pieces[0]))];
+            k = strlen(p);
+            if (n + k >= sizeof(s))
+                break;
+            memcpy(s + n, p, k);
+            n += k;
+        }
+        s[n] = '\0';
+        /* The same text as a key, as a value, and inside a sequence. */
+        json_object_object_add(v, s, json_object_new_string_len(s, (int)n));
+        json_object_object_add(v, "list", json_object_new_array());
+        json_object_array_add(json_object_object_get(v, "list"),
+                              json_object_new_string_len(s, (int)n));
+        json_object_array_add(json_object_object_get(v, "list"),
+                              json_object_new_int(1));
+        check_emit(v, NULL);
+    }
+}
+
 TEST_MAIN()
