@@ -228,8 +228,9 @@ const char *sl__cfg_show(const char *s, char *out, size_t cap)
         out[k++] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
     }
     if (s[i] != '\0') {
-        /* Do not cut a UTF-8 sequence in half. */
-        while (k > 0 && ((unsigned char)out[k] & 0xC0) == 0x80)
+        /* Do not cut a UTF-8 sequence in half ('k' input bytes were
+         * copied one for one, so s[k] is the first one left out). */
+        while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
             k--;
         memcpy(out + k, "...", 3);
         k += 3;

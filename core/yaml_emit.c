@@ -374,7 +374,7 @@ static void emit_literal(struct emit *e, const char *s, size_t n, size_t indent)
 static bool emit_string(struct emit *e, struct sl_buf *b, const char *s,
                         size_t n, bool key, size_t indent)
 {
-    enum emit_style st;
+    enum emit_style st = EMIT_DOUBLE;
 
     if (emit_style(e, s, n, key, &st) < 0)
         return false;

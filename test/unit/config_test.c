@@ -19,6 +19,7 @@
 
 #include "cmd/config.h"
 #include "core/buf.h"
+#include "core/str.h"
 #include "core/yaml.h"
 
 /* ---- helpers ---- */
@@ -75,8 +76,9 @@ static void tmp_fini(struct tmp *t)
 static const char *tmp_path(struct tmp *t, const char *name)
 {
     char *p = t->path[t->next++ % 8];
+    size_t k = sl_strlcpy(p, t->dir, sizeof(t->path[0]));
 
-    snprintf(p, sizeof(t->path[0]), "%s/%s", t->dir, name);
+    snprintf(p + k, sizeof(t->path[0]) - k, "/%s", name);
     return p;
 }
 
@@ -523,6 +525,23 @@ TEST(type_errors)
               "0123456789012345678901234567890123456789"
               "012345678901234567890123456789012345...': expected error, "
               "warn, info or debug");
+}
+
+TEST(shown_values_cut_on_a_character)
+{
+    char arg[200], want[300];
+    size_t i, k;
+
+    /* "a" and 40 two-byte characters: the 38th straddles the cut. */
+    k = (size_t)snprintf(arg, sizeof(arg), "--log-level=a");
+    for (i = 0; i < 40; i++)
+        k += (size_t)snprintf(arg + k, sizeof(arg) - k, "\xc3\xa9");
+    k = (size_t)snprintf(want, sizeof(want), "invalid --log-level 'a");
+    for (i = 0; i < 37; i++)
+        k += (size_t)snprintf(want + k, sizeof(want) - k, "\xc3\xa9");
+    snprintf(want + k, sizeof(want) - k,
+             "...': expected error, warn, info or debug");
+    load_fail(NULL, ARGS(arg), want);
 }
 
 TEST(type_values)
