@@ -98,10 +98,11 @@ void sl_store_opts_init(struct sl_store_opts *o);
  * Open (creating when needed) the store in directory 'dir': the directory
  * (and missing parents) with mode 0700, then 'dir'/store.lock, locked with
  * flock(LOCK_EX|LOCK_NB) for as long as the store is open, then
- * 'dir'/store.db (SQLite, WAL mode, synchronous=FULL). A new database gets
- * the current schema; an existing one must have schema version
- * SL_STORE_SCHEMA_VERSION. 'opts' may be NULL for the defaults; it is
- * copied. The calling thread becomes the owner thread.
+ * 'dir'/store.db (SQLite, WAL mode, synchronous=FULL). A new (empty)
+ * database gets the current schema; an existing one must have schema
+ * version SL_STORE_SCHEMA_VERSION. History beyond the limits of 'opts' is
+ * trimmed at the next write, not at open. 'opts' may be NULL for the
+ * defaults; it is copied. The calling thread becomes the owner thread.
  *
  * Returns 0 with the store in '*out', or (with '*out' NULL and a message
  * in 'd'):
@@ -109,9 +110,11 @@ void sl_store_opts_init(struct sl_store_opts *o);
  *               holds the lock; the message names the directory and the
  *               pid written in the lock file
  *   SL_ENOTSUP  the database has a newer schema version than this code
- *   SL_EINVAL   'opts' out of range (max_object_bytes 0)
+ *   SL_EINVAL   'dir' empty, or 'opts' out of range (max_object_bytes 0,
+ *               history_max_age negative)
  *   SL_EIO      the directory, lock file or database cannot be created or
- *               read; the message carries the errno or SQLite text
+ *               read, or store.db is some other SQLite database; the
+ *               message carries the errno or SQLite text
  */
 int sl_store_open(const char *dir, const struct sl_store_opts *opts,
                   struct sl_store **out, struct sl_diag *d);
@@ -309,8 +312,12 @@ typedef void sl_store_watch_fn(void *arg, const struct sl_store_event *ev);
  * every retained change with a resourceVersion greater than 'since_rv' is
  * delivered first, inside this call, in resourceVersion order, then live
  * changes follow as they are committed. Each watch sees every matching
- * change exactly once, in strictly increasing resourceVersion order; a
- * watch started inside a callback never sees the change being delivered.
+ * change exactly once, in strictly increasing resourceVersion order. A
+ * watch started "from now" inside a callback does not see the change being
+ * delivered (it is already committed); one started from an older version
+ * gets it once, in its replay. The replay is read completely before the
+ * first callback runs (memory: the matching history, at most history_max
+ * entries), so a read error means no callback ran.
  *
  * '*out' is written before any replayed event is delivered, so callbacks
  * may end the watch through it; when a callback ends the watch during the
