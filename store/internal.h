@@ -2,9 +2,10 @@
  * store/internal.h - what the files of store/ share; never included
  * outside store/.
  *
- * store.c holds the object rules and the public operations, db.c the edge
- * to the file system and SQLite (directory, lock, schema, statements,
- * error mapping), watch.c the watchers, history replay and event delivery.
+ * store.c holds the public operations, object.c the object rules (input
+ * metadata, building and checking stored objects), db.c the edge to the
+ * file system and SQLite (directory, lock, schema, statements, error
+ * mapping), watch.c the watchers, history replay and event delivery.
  * Everything runs on the store's owner thread.
  */
 #ifndef SL_STORE_INTERNAL_H
@@ -68,12 +69,77 @@ struct store_change {
     struct json_object *prev; /* MODIFIED with changed labels: before */
 };
 
-/* ---- store.c ---- */
+/* ---- object.c ---- */
+
+/* What a write takes from the input's metadata (borrowed from it). */
+struct store_meta {
+    const char *name;          /* NULL when absent or "" */
+    const char *generate_name; /* NULL when absent or "" */
+    const char *ns;            /* NULL when absent or "" */
+    const char *rv;            /* precondition, NULL when absent or "" */
+    const char *uid;           /* precondition, NULL when absent or "" */
+    struct json_object *labels, *annotations, *owner_refs, *finalizers;
+};
+
+/* System metadata of a stored object. */
+struct store_sys {
+    const char *name;
+    const char *generate_name; /* NULL: none */
+    const char *ns;            /* "" for cluster-scoped */
+    const char *uid;
+    uint64_t rv;
+    int64_t generation;
+    const char *created;
+};
+
+/* Room for a generated name: 58-byte prefix, 5 characters, NUL. */
+#define STORE_GENERATED_NAME_MAX 64
 
 /* A deep copy (NULL for NULL); aborts when json-c runs out of memory. */
 struct json_object *sl__store_jcopy(struct json_object *o);
+/* Member 'key' of 'o'; NULL when absent, JSON null, or 'o' not an object. */
+struct json_object *sl__store_jget(struct json_object *o, const char *key);
+/* metadata.<key> of 'o' as a string (borrowed); "" when absent. */
+const char *sl__store_meta_str(struct json_object *o, const char *key);
+/* metadata.resourceVersion of a stored object; 0 when unreadable. */
+uint64_t sl__store_obj_rv(struct json_object *o);
 /* Set metadata.resourceVersion of object 'o' to 'rv'. */
 void sl__store_set_rv(struct json_object *o, uint64_t rv);
+/* True when the spec parts (all but apiVersion, kind, metadata, status)
+ * of 'a' and 'b' are equal. */
+bool sl__store_spec_equal(struct json_object *a, struct json_object *b);
+
+/*
+ * Check the input object's shape and read its metadata into 'm' (borrowed
+ * from 'obj'). 'create' allows generateName instead of name. Returns 0 or
+ * SL_EINVAL with the member in 'd->field'.
+ */
+int sl__store_obj_read(struct json_object *obj, bool create,
+                       struct store_meta *m, struct sl_diag *d);
+
+/*
+ * Check an object about to be stored: finite numbers, nesting at most
+ * SL_STORE_MAX_DEPTH. Returns 0 or SL_EINVAL naming the value.
+ */
+int sl__store_obj_check(struct json_object *o, struct sl_diag *d);
+
+/*
+ * Build the object to store: apiVersion and kind of 'in', metadata from
+ * 'sys' and 'm', every other top-level member of 'in' except status (in
+ * the input's order), then a copy of 'status' (NULL: none). New object.
+ */
+struct json_object *sl__store_obj_build(struct json_object *in,
+                                        const struct store_meta *m,
+                                        const struct store_sys *sys,
+                                        struct json_object *status);
+
+/*
+ * Write 'prefix' (cut to 58 bytes) + 5 random characters of Kubernetes'
+ * name alphabet into 'out' (STORE_GENERATED_NAME_MAX bytes). Returns 0 or
+ * SL_EIO when the kernel gives no randomness.
+ */
+int sl__store_generate_name(const char *prefix, char *out, size_t outlen,
+                            struct sl_diag *d);
 
 /* ---- db.c ---- */
 
