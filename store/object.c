@@ -11,6 +11,7 @@
  */
 #include "store/internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@
 /* Kubernetes: generateName is cut so the name stays a DNS label. */
 #define STORE_GENERATE_PREFIX_MAX 58
 #define STORE_GENERATE_SUFFIX     5
+/* Nesting the text fallback of sl__store_jcopy can copy (above any input). */
+#define STORE_COPY_MAX_DEPTH      1024
 
 /* Top-level members that are not part of the "spec part". */
 static bool store_not_spec(const char *key)
@@ -39,11 +42,33 @@ static bool store_not_spec(const char *key)
 struct json_object *sl__store_jcopy(struct json_object *o)
 {
     struct json_object *c = NULL;
+    struct json_tokener *tok;
+    const char *text;
+    size_t len = 0;
 
     if (o == NULL)
         return NULL;
-    if (json_object_deep_copy(o, &c, NULL) != 0) {
-        fputs("sluice: out of memory copying a JSON object\n", stderr);
+    if (json_object_deep_copy(o, &c, NULL) == 0)
+        return c;
+    /*
+     * json-c cannot deep-copy a value with a custom serializer (its
+     * userdata is opaque); the JSON text it prints is what the store
+     * keeps anyway, so copy through that.
+     */
+    text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+    tok = json_tokener_new_ex(STORE_COPY_MAX_DEPTH);
+    if (text != NULL && tok != NULL && len < (size_t)INT_MAX) {
+        c = json_tokener_parse_ex(tok, text, (int)len);
+        if (json_tokener_get_error(tok) == json_tokener_continue)
+            c = json_tokener_parse_ex(tok, "", 1); /* a bare number */
+        if (json_tokener_get_error(tok) != json_tokener_success) {
+            json_object_put(c);
+            c = NULL;
+        }
+    }
+    json_tokener_free(tok);
+    if (c == NULL && json_object_get_type(o) != json_type_null) {
+        fputs("sluice: cannot copy a JSON object\n", stderr);
         abort();
     }
     return c;

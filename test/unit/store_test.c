@@ -620,6 +620,42 @@ TEST(create_checks_input)
     tmpdir_free();
 }
 
+static int custom_print(struct json_object *o, struct printbuf *pb, int level,
+                        int flags)
+{
+    (void)o;
+    (void)level;
+    (void)flags;
+    return printbuf_strappend(pb, "\"printed\"");
+}
+
+TEST(create_copies_any_json_c_value)
+{
+    struct sl_store *s;
+    struct json_object *in, *o, *v;
+
+    tmpdir_new();
+    s = open_store(NULL);
+    /* Parsed doubles keep their text as userdata; a custom serializer
+     * has userdata json-c cannot deep-copy. Both are stored as printed. */
+    in = J("{\"metadata\":{\"name\":\"c\"},\"spec\":{\"d\":1.50,\"e\":2}}");
+    v = json_object_new_int(5);
+    json_object_set_serializer(v, custom_print, (void *)"userdata", NULL);
+    json_object_object_add(TOP(in, "spec"), "x", v);
+    ASSERT_OK(sl_store_create(s, BROKER, true, in, &o, NULL));
+    ASSERT_STR_EQ(
+        json_object_to_json_string_ext(TOP(o, "spec"), JSON_C_TO_STRING_PLAIN),
+        "{\"d\":1.50,\"e\":2,\"x\":\"printed\"}");
+    json_object_put(o);
+    ASSERT_OK(sl_store_get(s, BROKER, "default", "c", &o, NULL));
+    ASSERT(json_object_get_double(TOP(TOP(o, "spec"), "d")) == 1.5);
+    ASSERT_STR_EQ(json_object_get_string(TOP(TOP(o, "spec"), "x")), "printed");
+    json_object_put(o);
+    json_object_put(in);
+    sl_store_close(s);
+    tmpdir_free();
+}
+
 /* ---- update, status, delete ---- */
 
 TEST(update_rules)
