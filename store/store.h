@@ -65,6 +65,8 @@ struct sl_store_watch;
 #define SL_STORE_MAX_DEPTH        100
 /* Longest name, generateName or namespace accepted (bytes). */
 #define SL_STORE_MAX_NAME         253
+/* The daemon's default data directory (--data-dir). */
+#define SL_STORE_DEFAULT_DIR      "./sluice-data"
 /* File names inside the data directory. */
 #define SL_STORE_DB_FILE          "store.db"
 #define SL_STORE_LOCK_FILE        "store.lock"

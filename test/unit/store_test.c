@@ -329,6 +329,50 @@ TEST(lock_refuses_a_second_open)
     tmpdir_free();
 }
 
+TEST(lock_refuses_another_process)
+{
+    struct sl_store *s = (struct sl_store *)&s;
+    struct sl_diag d;
+    int ready[2], hold[2], status;
+    char c = 0, pid[32];
+    pid_t child;
+
+    tmpdir_new();
+    ASSERT_EQ(pipe(ready), 0);
+    ASSERT_EQ(pipe(hold), 0);
+    fflush(NULL);
+    child = fork();
+    ASSERT(child >= 0);
+    if (child == 0) {
+        /* Hold the store open until the parent closes 'hold' (or dies). */
+        struct sl_store *mine = NULL;
+        close(ready[0]);
+        close(hold[1]);
+        if (sl_store_open(tdir, NULL, &mine, NULL) != 0)
+            _exit(2);
+        if (write(ready[1], "k", 1) != 1)
+            _exit(3);
+        while (read(hold[0], &c, 1) > 0)
+            ;
+        _exit(0);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    ASSERT_EQ(read(ready[0], &c, 1), 1); /* the child holds the store */
+    ASSERT_EQ(sl_store_open(tdir, NULL, &s, &d), SL_EBUSY);
+    ASSERT(s == NULL);
+    snprintf(pid, sizeof(pid), "pid %ld", (long)child);
+    ASSERT(contains(d.msg, pid));
+    close(hold[1]); /* lets the child exit */
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    /* The lock went with the process. */
+    s = open_store(NULL);
+    sl_store_close(s);
+    tmpdir_free();
+}
+
 static void exec_sql(const char *sql)
 {
     char path[128];
