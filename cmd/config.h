@@ -77,6 +77,7 @@ struct sl_config {
     char *metrics_addr;              /* 127.0.0.1:9092 */
     int64_t max_connections;         /* per listener, 1024 */
     int64_t shutdown_timeout_ns;     /* PT30S */
+    int64_t watch_history;           /* store history entries, 5000 */
     enum sl_log_level log_level;     /* info */
     enum sl_backend default_backend; /* embedded */
     char *redis_url;                 /* redis://..., or NULL */
