@@ -252,7 +252,7 @@ TEST(zero_delay_timer_restarting_itself_lets_io_run)
     sl_loop_free(s.loop);
 }
 
-/* A small deterministic generator (rand() is banned). */
+/* A small deterministic generator (libc's is on the banned list). */
 static uint32_t lcg_next(uint32_t *state)
 {
     *state = *state * 1664525u + 1013904223u;
