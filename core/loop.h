@@ -135,7 +135,8 @@ int sl_loop_signal(struct sl_loop *loop, int signo, sl_signal_fn *fn,
  * while any is ready. Level-triggered: a callback that leaves data unread
  * is called again in the next iteration. Returns the watcher, or NULL when
  * epoll refuses the fd (errno is left set: EBADF, EPERM for regular files,
- * EEXIST when another watcher of this loop has the same fd).
+ * EEXIST when another watcher of this loop has the same fd); with 'events'
+ * 0 nothing is registered yet, so that check waits for sl_io_set().
  */
 struct sl_io *sl_io_new(struct sl_loop *loop, int fd, unsigned events,
                         sl_io_fn *cb, void *arg);
