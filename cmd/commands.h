@@ -7,6 +7,7 @@
 #ifndef SL_CMD_COMMANDS_H
 #define SL_CMD_COMMANDS_H
 
+int sl_cmd_serve(int argc, char **argv);
 int sl_cmd_apply(int argc, char **argv);
 int sl_cmd_get(int argc, char **argv);
 int sl_cmd_describe(int argc, char **argv);

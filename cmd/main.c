@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "cmd/version.h"
+#include "core/version.h"
 
 struct cmd {
     const char *name;
@@ -20,10 +20,11 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd commands[] = {
+    { "serve", "run the daemon (sluice serve --help)", sl_cmd_serve },
     { "apply", "create or update resources from -f FILE|DIR|-", sl_cmd_apply },
     { "get", "list resources: get KIND [NAME...] [-o yaml|json|wide|name]",
       sl_cmd_get },
-    { "describe", "show one resource in detail: describe KIND NAME",
+    { "describe", "show resources in detail: describe KIND [NAME...]",
       sl_cmd_describe },
     { "delete", "delete resources: delete KIND NAME... | -f FILE",
       sl_cmd_delete },
@@ -41,6 +42,8 @@ static int cmd_version(int argc, char **argv)
     printf("sluice %s\n", SL_VERSION);
     return 0;
 }
+
+/* Until the daemon lands: read and check the configuration, nothing more. */
 
 static int cmd_help(int argc, char **argv)
 {
