@@ -139,8 +139,16 @@ int sl_res_admit(struct json_object *obj, const struct json_object *old,
         return rc;
     if (old != NULL && (rc = admit_update_meta(old, obj, d)) != 0)
         return rc;
-    if (k->set_defaults != NULL && (rc = k->set_defaults(obj, env, d)) != 0)
-        return rc;
+    if (k->set_defaults != NULL) {
+        if ((rc = k->set_defaults(obj, env, d)) != 0)
+            return rc;
+        /* The API server validates the object the webhook mutated: what
+         * defaulting wrote (a label from spec.broker, say) must pass the
+         * schema too, so an admitted object is a fixed point. */
+        if ((rc = admit_top(obj, k, d)) != 0 ||
+            (rc = sl__res_meta_admit(obj, k, env, d)) != 0)
+            return rc;
+    }
     if (k->validate != NULL && (rc = k->validate(obj, env, d)) != 0)
         return rc;
     if (old != NULL && k->validate_update != NULL)

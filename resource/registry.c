@@ -99,13 +99,12 @@ static bool registry_name_is(const struct sl_res_kind *k, const char *s,
     const char *const *sn;
     size_t i;
 
+    /* s[0..n) equals a name when s starts with it and it is n long. */
     for (i = 0; i < 3; i++)
-        if (strlen(cand[i]) == n && sl_str_prefix_ci(cand[i], s) &&
-            sl_str_prefix_ci(s, cand[i]))
+        if (strlen(cand[i]) == n && sl_str_prefix_ci(s, cand[i]))
             return true;
     for (sn = k->short_names; sn != NULL && *sn != NULL; sn++)
-        if (strlen(*sn) == n && sl_str_prefix_ci(*sn, s) &&
-            sl_str_prefix_ci(s, *sn))
+        if (strlen(*sn) == n && sl_str_prefix_ci(s, *sn))
             return true;
     return false;
 }

@@ -153,7 +153,8 @@ int sl_res_registry_check(struct sl_diag *d);
  *      label and annotation syntax; system fields (uid, resourceVersion,
  *      generation, creationTimestamp, managedFields, ownerReferences,
  *      finalizers ...) are accepted and left alone;
- *   4. the kind's defaults are written into 'obj';
+ *   4. the kind's defaults are written into 'obj', and steps 2 and 3 run
+ *      again on the result (a defaulted label must be a valid label);
  *   5. the kind's validation; on update, its immutability checks.
  *
  * '*pkind' (may be NULL) receives the kind as soon as it is known, even

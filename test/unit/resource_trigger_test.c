@@ -87,6 +87,12 @@ TEST(trigger_broker_rules)
 {
     struct sl_res_env env;
 
+    /* The defaulted broker label must be a valid label value (found by
+     * fuzz_resource: the label failed only on the second admission). */
+    fx_fail(TRIGGER_HEAD "spec:\n  broker: defa$lt\n" SUB_URI,
+            "metadata.labels[eventing.knative.dev/broker]",
+            "invalid value \"defa$lt\": a valid label must be");
+
     fx_fail(TRIGGER_HEAD "spec:\n" SUB_URI, "spec.broker", "missing field(s)");
     fx_fail(TRIGGER_HEAD "spec:\n  broker: \"\"\n" SUB_URI, "spec.broker",
             "missing field(s)");
