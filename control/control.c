@@ -283,7 +283,7 @@ static int ctl_reconcile(struct sl_ctl *ctl, const char *key)
 
         sl_diag_clear(&d);
         wrc = sl_store_update_status(ctl->store, kind_key, ns, name, r.status,
-                                     NULL, NULL, &d);
+                                     0, NULL, NULL, &d);
         if (wrc != 0 && wrc != SL_ENOENT) {
             SL_LOG(SL_LOG_WARN, &ctl->log,
                    "cannot write status of %s %s/%s: %s", r.kind->kind, ns,
@@ -326,16 +326,15 @@ static void ctl_drain(void *arg)
 
 /* ---- store events ---- */
 
-static void ctl_on_event(void *arg, enum sl_watch_type type,
-                         const char *kind_key, const struct json_object *obj,
-                         uint64_t rv)
+static void ctl_on_event(void *arg, const struct sl_store_event *ev)
 {
     struct sl_ctl *ctl = arg;
+    const struct json_object *obj = ev->obj;
+    const char *kind_key = ev->kind;
     struct json_object *meta = NULL, *v;
     const char *ns = "", *name = "";
     char *key;
 
-    (void)rv;
     if (json_object_object_get_ex(obj, "metadata", &meta)) {
         if (json_object_object_get_ex(meta, "namespace", &v))
             ns = json_object_get_string(v);
@@ -343,7 +342,7 @@ static void ctl_on_event(void *arg, enum sl_watch_type type,
             name = json_object_get_string(v);
     }
     key = sl__ctl_key(kind_key, ns, name);
-    if (type == SL_WATCH_DELETED) {
+    if (ev->type == SL_STORE_DELETED) {
         const struct sl_res_kind *k = sl_res_kind_by_key(kind_key);
         const struct sl_reconciler *rc = k ? sl__ctl_reconciler(k) : NULL;
 
