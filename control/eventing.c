@@ -1,0 +1,307 @@
+/*
+ * control/eventing.c - reconcilers for Broker, Trigger and KafkaSink.
+ *
+ * They do the control-plane half: addresses, destination resolution,
+ * conditions. Until a data plane serves a Broker or Trigger, its
+ * IngressReady / SubscriptionReady condition says so (False,
+ * DataPlaneNotAvailable), so Ready never claims what is not there.
+ * Condition types and reasons follow Knative's broker_lifecycle.go and
+ * trigger_lifecycle.go.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "control/control.h"
+#include "control/internal.h"
+#include "core/alloc.h"
+#include "core/err.h"
+
+#define DATAPLANE_REASON "DataPlaneNotAvailable"
+#define DATAPLANE_MSG    "no data plane serves this %s yet"
+
+static struct json_object *ev_get(const struct json_object *o, const char *a,
+                                  const char *b)
+{
+    struct json_object *v = (struct json_object *)o;
+
+    if (v == NULL || !json_object_object_get_ex(v, a, &v))
+        return NULL;
+    if (b != NULL && !json_object_object_get_ex(v, b, &v))
+        return NULL;
+    return v;
+}
+
+static const char *ev_str(const struct json_object *o, const char *a,
+                          const char *b)
+{
+    struct json_object *v = ev_get(o, a, b);
+
+    return v != NULL && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* The condition 'type' of an object's status, or NULL. */
+static struct json_object *ev_cond(const struct json_object *obj,
+                                   const char *type)
+{
+    struct json_object *conds = ev_get(obj, "status", "conditions");
+    size_t i;
+
+    if (conds == NULL || !json_object_is_type(conds, json_type_array))
+        return NULL;
+    for (i = 0; i < json_object_array_length(conds); i++) {
+        struct json_object *c = json_object_array_get_idx(conds, i);
+        const char *t = ev_str(c, "type", NULL);
+
+        if (t != NULL && strcmp(t, type) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* An address object {name?, url}. */
+static struct json_object *ev_address(const char *url)
+{
+    struct json_object *a = json_object_new_object();
+
+    json_object_object_add(a, "name", json_object_new_string("http"));
+    json_object_object_add(a, "url", json_object_new_string(url));
+    return a;
+}
+
+static void ev_set_address(struct sl_rec *r, const char *url)
+{
+    struct json_object *list = json_object_new_array();
+
+    json_object_array_add(list, ev_address(url));
+    sl_rec_set(r, "address", ev_address(url));
+    sl_rec_set(r, "addresses", list);
+    sl_rec_cond(r, "Addressable", "True", NULL, NULL);
+}
+
+/* <ingress>/<ns>/<name> */
+static char *ev_ingress_url(struct sl_rec *r)
+{
+    const char *base = sl_rec_opts(r)->ingress_url;
+    size_t n = strlen(base) + strlen(r->ns) + strlen(r->name) + 3;
+    char *u = sl_xmalloc(n);
+
+    snprintf(u, n, "%s/%s/%s", base, r->ns, r->name);
+    return u;
+}
+
+/*
+ * Resolve delivery.deadLetterSink of 'delivery' (may be NULL) into
+ * status.deadLetterSinkUri and the DeadLetterSinkResolved condition.
+ */
+static int ev_dls(struct sl_rec *r, const struct json_object *delivery,
+                  const char *ns)
+{
+    struct json_object *dls = ev_get(delivery, "deadLetterSink", NULL);
+    struct sl_diag why;
+    char *url = NULL;
+    int rc;
+
+    if (dls == NULL) {
+        sl_rec_set(r, "deadLetterSinkUri", NULL);
+        sl_rec_cond(r, "DeadLetterSinkResolved", "True",
+                    "DeadLetterSinkNotConfigured",
+                    "No dead letter sink is configured.");
+        return 0;
+    }
+    sl_diag_clear(&why);
+    rc = sl_rec_resolve(r, dls, ns, &url, &why);
+    if (rc != 0) {
+        sl_rec_set(r, "deadLetterSinkUri", NULL);
+        sl_rec_cond(r, "DeadLetterSinkResolved", "False",
+                    "Unable to get the dead letter sink's URI", "%s",
+                    why.msg);
+        return rc == SL_EAGAIN && why.msg[0] == '\0' ? SL_EAGAIN : 0;
+    }
+    sl_rec_set(r, "deadLetterSinkUri", json_object_new_string(url));
+    sl_rec_cond(r, "DeadLetterSinkResolved", "True", NULL, NULL);
+    sl_free(url);
+    return 0;
+}
+
+/* ---- Broker ---- */
+
+static int broker_reconcile(struct sl_rec *r)
+{
+    static const char *const ready[] = { "Addressable",
+                                         "DeadLetterSinkResolved",
+                                         "IngressReady", NULL };
+    char *url = ev_ingress_url(r);
+    int rc;
+
+    ev_set_address(r, url);
+    sl_free(url);
+    rc = ev_dls(r, ev_get(r->obj, "spec", "delivery"), r->ns);
+    sl_rec_cond(r, "IngressReady", "False", DATAPLANE_REASON, DATAPLANE_MSG,
+                "broker");
+    sl_rec_ready(r, ready);
+    return rc;
+}
+
+const struct sl_reconciler sl__ctl_broker = {
+    .group = "eventing.knative.dev",
+    .kind = "Broker",
+    .reconcile = broker_reconcile,
+};
+
+/* ---- Trigger ---- */
+
+/* Mirror the Ready condition of 'obj' into condition 'type'. */
+static void ev_mirror_ready(struct sl_rec *r, const char *type,
+                            const struct json_object *obj, const char *what)
+{
+    struct json_object *c = ev_cond(obj, "Ready");
+    const char *st = ev_str(c, "status", NULL);
+
+    if (st != NULL && strcmp(st, "True") == 0)
+        sl_rec_cond(r, type, "True", NULL, NULL);
+    else if (st != NULL && strcmp(st, "False") == 0)
+        sl_rec_cond(r, type, "False", ev_str(c, "reason", NULL), "%s",
+                    ev_str(c, "message", NULL) ? ev_str(c, "message", NULL)
+                                               : "");
+    else
+        sl_rec_cond(r, type, "Unknown", "NotReady", "%s is not ready yet",
+                    what);
+}
+
+static void trigger_broker(struct sl_rec *r, const struct json_object *spec,
+                           struct json_object **pbroker)
+{
+    const char *name = ev_str(spec, "broker", NULL), *ns = r->ns;
+    struct json_object *ref = ev_get(spec, "brokerRef", NULL);
+    char what[300];
+
+    *pbroker = NULL;
+    if (name == NULL && ref != NULL) {
+        name = ev_str(ref, "name", NULL);
+        if (ev_str(ref, "namespace", NULL) != NULL)
+            ns = ev_str(ref, "namespace", NULL);
+    }
+    if (name == NULL) {
+        sl_rec_cond(r, "BrokerReady", "False", "BrokerDoesNotExist",
+                    "no broker named");
+        return;
+    }
+    if (sl_rec_get(r, "eventing.knative.dev", "Broker", ns, name, pbroker) !=
+        0) {
+        sl_rec_cond(r, "BrokerReady", "False", "BrokerDoesNotExist",
+                    "Broker \"%s\" does not exist", name);
+        return;
+    }
+    snprintf(what, sizeof(what), "Broker \"%s\"", name);
+    ev_mirror_ready(r, "BrokerReady", *pbroker, what);
+}
+
+/* The knative.dev/dependency annotation: {kind, name, apiVersion}. */
+static void trigger_dependency(struct sl_rec *r)
+{
+    const char *dep =
+        ev_str(ev_get(r->obj, "metadata", "annotations"), "knative.dev/dependency",
+               NULL);
+    struct json_object *ref, *target = NULL;
+    const char *av, *kind, *name;
+    char group[128], what[300];
+
+    if (dep == NULL) {
+        sl_rec_cond(r, "DependencyReady", "True", NULL, NULL);
+        return;
+    }
+    ref = json_tokener_parse(dep);
+    av = ev_str(ref, "apiVersion", NULL);
+    kind = ev_str(ref, "kind", NULL);
+    name = ev_str(ref, "name", NULL);
+    if (av == NULL || kind == NULL || name == NULL) {
+        sl_rec_cond(r, "DependencyReady", "False", "DependencyInvalid",
+                    "the knative.dev/dependency annotation is not a valid "
+                    "object reference");
+        json_object_put(ref);
+        return;
+    }
+    snprintf(group, sizeof(group), "%.*s",
+             strchr(av, '/') ? (int)(strchr(av, '/') - av) : 0, av);
+    if (sl_rec_get(r, group, kind, r->ns, name, &target) != 0) {
+        sl_rec_cond(r, "DependencyReady", "False", "DependencyDoesNotExist",
+                    "%s \"%s\" does not exist", kind, name);
+    } else {
+        snprintf(what, sizeof(what), "%s \"%s\"", kind, name);
+        ev_mirror_ready(r, "DependencyReady", target, what);
+    }
+    json_object_put(target);
+    json_object_put(ref);
+}
+
+static int trigger_reconcile(struct sl_rec *r)
+{
+    static const char *const ready[] = { "BrokerReady",
+                                         "SubscriberResolved",
+                                         "DeadLetterSinkResolved",
+                                         "DependencyReady",
+                                         "SubscriptionReady", NULL };
+    struct json_object *spec = ev_get(r->obj, "spec", NULL), *broker = NULL,
+                       *delivery;
+    struct sl_diag why;
+    char *url = NULL;
+    int rc;
+
+    trigger_broker(r, spec, &broker);
+    sl_diag_clear(&why);
+    rc = sl_rec_resolve(r, ev_get(spec, "subscriber", NULL), r->ns, &url,
+                        &why);
+    if (rc == 0) {
+        sl_rec_set(r, "subscriberUri", json_object_new_string(url));
+        sl_rec_cond(r, "SubscriberResolved", "True", NULL, NULL);
+        sl_free(url);
+    } else {
+        sl_rec_set(r, "subscriberUri", NULL);
+        sl_rec_cond(r, "SubscriberResolved", "False",
+                    "Unable to get the Subscriber's URI", "%s", why.msg);
+    }
+    /* The Trigger's own dead-letter sink, else its Broker's. */
+    delivery = ev_get(spec, "delivery", NULL);
+    if (ev_get(delivery, "deadLetterSink", NULL) != NULL || broker == NULL)
+        rc = ev_dls(r, delivery, r->ns);
+    else
+        rc = ev_dls(r, ev_get(broker, "spec", "delivery"),
+                    ev_str(broker, "metadata", "namespace")
+                        ? ev_str(broker, "metadata", "namespace")
+                        : r->ns);
+    trigger_dependency(r);
+    sl_rec_cond(r, "SubscriptionReady", "False", DATAPLANE_REASON,
+                DATAPLANE_MSG, "trigger");
+    sl_rec_ready(r, ready);
+    json_object_put(broker);
+    return rc;
+}
+
+const struct sl_reconciler sl__ctl_trigger = {
+    .group = "eventing.knative.dev",
+    .kind = "Trigger",
+    .reconcile = trigger_reconcile,
+};
+
+/* ---- KafkaSink ---- */
+
+static int kafkasink_reconcile(struct sl_rec *r)
+{
+    static const char *const ready[] = { "Addressable", "TopicReady", NULL };
+    char *url = ev_ingress_url(r);
+
+    ev_set_address(r, url);
+    sl_free(url);
+    sl_rec_cond(r, "TopicReady", "False", DATAPLANE_REASON, DATAPLANE_MSG,
+                "sink");
+    sl_rec_ready(r, ready);
+    return 0;
+}
+
+const struct sl_reconciler sl__ctl_kafkasink = {
+    .group = "eventing.knative.dev",
+    .kind = "KafkaSink",
+    .reconcile = kafkasink_reconcile,
+};

@@ -1,0 +1,22 @@
+/*
+ * control/internal.h - shared between the files of control/ only.
+ */
+#ifndef SL_CONTROL_INTERNAL_H
+#define SL_CONTROL_INTERNAL_H
+
+#include "control/control.h"
+
+struct sl_store;
+
+/* "<kind key>\n<ns>\n<name>", sl_free. */
+char *sl__ctl_key(const char *kind_key, const char *ns, const char *name);
+/* Queue a key (de-duplicated). */
+void sl__ctl_enqueue(struct sl_ctl *ctl, const char *key);
+/* Record that the key being reconciled read 'target'. */
+void sl__ctl_track(struct sl_ctl *ctl, const char *target);
+struct sl_store *sl__ctl_store(struct sl_ctl *ctl);
+
+/* The reconciler of a kind, or NULL (control/registry.c). */
+const struct sl_reconciler *sl__ctl_reconciler(const struct sl_res_kind *k);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * control/others.c - reconcilers for the sources, the Serving kinds and
+ * Namespace: sink resolution and truthful conditions.
+ *
+ * Every source resolves spec.sink into status.sinkUri (SinkProvided) and
+ * reports Deployed False until its adapter exists in this build; the
+ * Serving kinds report Ready False (ServingNotAvailable) until the
+ * process runtime exists. PingSource also publishes status.ceAttributes
+ * as Knative does.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "control/control.h"
+#include "control/internal.h"
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/str.h"
+
+static struct json_object *oth_get(const struct json_object *o, const char *a)
+{
+    struct json_object *v = NULL;
+
+    if (o != NULL)
+        json_object_object_get_ex(o, a, &v);
+    return v;
+}
+
+/* spec.sink → status.sinkUri and SinkProvided. */
+static void oth_sink(struct sl_rec *r)
+{
+    struct json_object *sink = oth_get(oth_get(r->obj, "spec"), "sink");
+    struct sl_diag why;
+    char *url = NULL;
+
+    sl_diag_clear(&why);
+    if (sl_rec_resolve(r, sink, r->ns, &url, &why) == 0) {
+        sl_rec_set(r, "sinkUri", json_object_new_string(url));
+        sl_rec_cond(r, "SinkProvided", "True", NULL, NULL);
+        sl_free(url);
+    } else {
+        sl_rec_set(r, "sinkUri", NULL);
+        sl_rec_cond(r, "SinkProvided", "False", "NotFound", "%s", why.msg);
+    }
+}
+
+static int source_reconcile(struct sl_rec *r)
+{
+    static const char *const ready[] = { "SinkProvided", "Deployed", NULL };
+
+    oth_sink(r);
+    if (strcmp(r->kind->kind, "PingSource") == 0) {
+        struct json_object *attrs = json_object_new_array(),
+                           *a = json_object_new_object();
+        char src[600];
+
+        snprintf(src, sizeof(src), "/apis/v1/namespaces/%s/pingsources/%s",
+                 r->ns, r->name);
+        json_object_object_add(a, "source", json_object_new_string(src));
+        json_object_object_add(
+            a, "type", json_object_new_string("dev.knative.sources.ping"));
+        json_object_array_add(attrs, a);
+        sl_rec_set(r, "ceAttributes", attrs);
+    }
+    sl_rec_cond(r, "Deployed", "False", "DataPlaneNotAvailable",
+                "no adapter runs this %s yet", r->kind->kind);
+    sl_rec_ready(r, ready);
+    return 0;
+}
+
+#define SOURCE(sym, grp, knd)                                          \
+    const struct sl_reconciler sym = { .group = grp,                   \
+                                       .kind = knd,                    \
+                                       .reconcile = source_reconcile }
+
+SOURCE(sl__ctl_pingsource, "sources.knative.dev", "PingSource");
+SOURCE(sl__ctl_apiserversource, "sources.knative.dev", "ApiServerSource");
+SOURCE(sl__ctl_containersource, "sources.knative.dev", "ContainerSource");
+SOURCE(sl__ctl_kafkasource, "sources.knative.dev", "KafkaSource");
+SOURCE(sl__ctl_rabbitmqsource, "sources.knative.dev", "RabbitmqSource");
+
+static int sinkbinding_reconcile(struct sl_rec *r)
+{
+    static const char *const ready[] = { "SinkProvided", "BindingAvailable",
+                                         NULL };
+
+    oth_sink(r);
+    sl_rec_cond(r, "BindingAvailable", "False", "DataPlaneNotAvailable",
+                "no runtime binds subjects in this build yet");
+    sl_rec_ready(r, ready);
+    return 0;
+}
+
+const struct sl_reconciler sl__ctl_sinkbinding = {
+    .group = "sources.knative.dev",
+    .kind = "SinkBinding",
+    .reconcile = sinkbinding_reconcile,
+};
+
+/* ---- Serving ---- */
+
+static int serving_reconcile(struct sl_rec *r)
+{
+    static const char *const svc[] = { "ConfigurationsReady", "RoutesReady",
+                                       NULL };
+    static const char *const none[] = { "ServingReady", NULL };
+    const char *k = r->kind->kind;
+
+    if (strcmp(k, "Service") == 0) {
+        sl_rec_cond(r, "ConfigurationsReady", "False", "ServingNotAvailable",
+                    "no Serving runtime in this build yet");
+        sl_rec_cond(r, "RoutesReady", "False", "ServingNotAvailable",
+                    "no Serving runtime in this build yet");
+        sl_rec_ready(r, svc);
+    } else {
+        sl_rec_cond(r, "ServingReady", "False", "ServingNotAvailable",
+                    "no Serving runtime in this build yet");
+        sl_rec_ready(r, none);
+        /* Keep the helper condition out of the object: Ready says it. */
+        {
+            struct json_object *conds = oth_get(r->status, "conditions");
+            size_t i;
+
+            for (i = 0; conds != NULL && i < json_object_array_length(conds);
+                 i++) {
+                struct json_object *t =
+                    oth_get(json_object_array_get_idx(conds, i), "type");
+
+                if (t != NULL &&
+                    strcmp(json_object_get_string(t), "ServingReady") == 0) {
+                    json_object_array_del_idx(conds, i, 1);
+                    break;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+#define SERVING(sym, knd)                                                   \
+    const struct sl_reconciler sym = { .group = "serving.knative.dev",     \
+                                       .kind = knd,                        \
+                                       .reconcile = serving_reconcile }
+
+SERVING(sl__ctl_ksvc, "Service");
+SERVING(sl__ctl_configuration, "Configuration");
+SERVING(sl__ctl_revision, "Revision");
+SERVING(sl__ctl_route, "Route");
+
+/* ---- Namespace ---- */
+
+static int namespace_reconcile(struct sl_rec *r)
+{
+    sl_rec_set(r, "phase", json_object_new_string("Active"));
+    return 0;
+}
+
+const struct sl_reconciler sl__ctl_namespace = {
+    .group = "",
+    .kind = "Namespace",
+    .reconcile = namespace_reconcile,
+};
