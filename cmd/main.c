@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd/version.h"
+#include "core/version.h"
 
 struct cmd {
     const char *name;
