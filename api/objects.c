@@ -342,7 +342,7 @@ static void obj_replace(struct sl_api *api, struct sl_http_req *req,
     rc = sl_res_admit(o, old, api->env, &k, &d);
     if (rc == 0)
         rc = sl_store_update(api->store, obj_kind_key(t->kind, kk, sizeof(kk)),
-                             o, &stored, &unchanged, &d);
+                             t->kind->namespaced, o, &stored, &unchanged, &d);
     if (rc != 0)
         obj_error(req, rc, t->kind, t->name, &d);
     else
@@ -414,6 +414,8 @@ static void obj_status(struct sl_api *api, struct sl_http_req *req,
 {
     struct json_object *old = NULL, *body = obj_body(req, patch), *st = NULL,
                        *stored = NULL;
+    const char *rv_text;
+    uint64_t rv = 0;
     struct sl_diag d;
     char kk[256];
     int rc;
@@ -442,10 +444,14 @@ static void obj_status(struct sl_api *api, struct sl_http_req *req,
         goto out;
     }
     sl_diag_clear(&d);
-    rc = sl_store_update_status(
-        api->store, obj_kind_key(t->kind, kk, sizeof(kk)), t->ns ? t->ns : "",
-        t->name, st, obj_str(obj_get(body, "metadata"), "resourceVersion"),
-        &stored, &d);
+    rv_text = obj_str(obj_get(body, "metadata"), "resourceVersion");
+    rc = 0;
+    if (rv_text != NULL && *rv_text != '\0')
+        rc = sl_store_rv_parse(rv_text, "metadata.resourceVersion", &rv, &d);
+    if (rc == 0)
+        rc = sl_store_update_status(
+            api->store, obj_kind_key(t->kind, kk, sizeof(kk)),
+            t->ns ? t->ns : "", t->name, st, rv, &stored, NULL, &d);
     if (rc != 0)
         obj_error(req, rc, t->kind, t->name, &d);
     else
@@ -480,7 +486,7 @@ static int obj_delete_namespace_content(struct sl_api *api, const char *ns,
                 obj_get(json_object_array_get_idx(items, j), "metadata"),
                 "name");
 
-            rc = sl_store_delete(api->store, kk, ns, name, NULL, NULL, d);
+            rc = sl_store_delete(api->store, kk, ns, name, 0, NULL, d);
             if (rc == SL_ENOENT)
                 rc = 0;
         }
@@ -513,7 +519,7 @@ static void obj_delete(struct sl_api *api, struct sl_http_req *req,
             rc = obj_delete_namespace_content(api, t->name, &d);
     }
     if (rc == 0)
-        rc = sl_store_delete(api->store, kk, t->ns ? t->ns : "", t->name, NULL,
+        rc = sl_store_delete(api->store, kk, t->ns ? t->ns : "", t->name, 0,
                              &gone, &d);
     if (rc != 0)
         obj_error(req, rc, t->kind, t->name, &d);
@@ -629,8 +635,8 @@ int sl_api_apply(struct sl_api *api, const struct json_object *obj,
         merged = sl_merge_patch(copy, o);
         rc = sl_res_admit(merged, old, api->env, &k, d);
         if (rc == 0)
-            rc =
-                sl_store_update(api->store, kk, merged, &stored, &unchanged, d);
+            rc = sl_store_update(api->store, kk, k->namespaced, merged, &stored,
+                                 &unchanged, d);
         json_object_put(merged);
         *what = unchanged ? SL_API_UNCHANGED : SL_API_CONFIGURED;
     }

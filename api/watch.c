@@ -36,7 +36,7 @@ struct sl__api_watch {
     struct sl_store_watch *sw;
     struct sl_timer *bookmark, *timeout;
     uint64_t last_rv;
-    bool bookmarks, ended;
+    bool bookmarks, ended, failed;
     struct sl__api_watch *next;
 };
 
@@ -107,18 +107,21 @@ static void watch_timeout(void *arg)
     watch_end(arg, true);
 }
 
-/* Store event (loop thread, after the commit). */
-static void watch_event(void *arg, enum sl_watch_type type,
-                        const char *kind_key, const struct json_object *obj,
-                        uint64_t rv)
+/*
+ * Store event (loop thread, after the commit, or during the replay inside
+ * sl_store_watch). The watch is not freed here: a client that cannot
+ * keep up is cut off from a zero-delay timer, outside the store's call.
+ */
+static void watch_event(void *arg, const struct sl_store_event *ev)
 {
     struct sl__api_watch *w = arg;
-    static const char *const names[] = { "ADDED", "MODIFIED", "DELETED" };
 
-    (void)kind_key;
-    w->last_rv = rv;
-    if (watch_send(w, names[type], (struct json_object *)obj) != 0) {
-        watch_end(w, true);
+    if (w->failed)
+        return;
+    w->last_rv = ev->rv;
+    if (watch_send(w, sl_store_event_name(ev->type), ev->obj) != 0) {
+        w->failed = true;
+        sl_timer_start(w->timeout, 0, 0);
         return;
     }
     if (w->bookmarks)
@@ -227,6 +230,8 @@ void sl__api_watch(struct sl_api *api, struct sl_http_req *req,
         watch_end(w, true);
         return;
     }
+    if (w->failed)
+        return; /* the timer ends it */
     if (w->bookmarks) {
         watch_bookmark(w);
         if (w->ended)
