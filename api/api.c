@@ -106,7 +106,7 @@ static int api_route(struct sl_http_req *req, char **seg, size_t nseg,
         plural = seg[i];
         i += 1;
     }
-    t->kind = sl_res_kind_by_plural(t->group, t->version, plural);
+    t->kind = sl_res_kind_by_resource(t->group, t->version, plural);
     if (t->kind == NULL)
         goto notfound;
     left = nseg - i;

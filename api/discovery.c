@@ -40,7 +40,7 @@ static struct json_object *disc_groups(void)
                            json_object_new_string("APIGroupList"));
     json_object_object_add(list, "apiVersion", json_object_new_string("v1"));
     for (i = 0; i < n; i++) {
-        const struct sl_res_kind *k = kinds[i];
+        const struct sl_res_kind *k = sl_res_kind_at(i);
         struct json_object *g = NULL, *versions;
         size_t j;
         bool have = false;
@@ -110,8 +110,7 @@ static struct json_object *disc_resources(const char *group,
 {
     struct json_object *list = json_object_new_object(),
                        *res = json_object_new_array();
-    size_t i, n;
-    const struct sl_res_kind *const *kinds = sl_res_kinds(&n);
+    size_t i, n = sl_res_kind_count();
     char gv[256];
 
     if (group[0] == '\0')
@@ -123,12 +122,13 @@ static struct json_object *disc_resources(const char *group,
     json_object_object_add(list, "apiVersion", json_object_new_string("v1"));
     json_object_object_add(list, "groupVersion", json_object_new_string(gv));
     for (i = 0; i < n; i++) {
-        if (strcmp(kinds[i]->group, group) != 0 ||
-            strcmp(kinds[i]->version, version) != 0)
+        const struct sl_res_kind *k = sl_res_kind_at(i);
+
+        if (strcmp(k->group, group) != 0 || strcmp(k->version, version) != 0)
             continue;
-        json_object_array_add(res, disc_resource(kinds[i], false));
-        if (kinds[i]->has_status)
-            json_object_array_add(res, disc_resource(kinds[i], true));
+        json_object_array_add(res, disc_resource(k, false));
+        if (sl__api_has_status(k))
+            json_object_array_add(res, disc_resource(k, true));
     }
     json_object_object_add(list, "resources", res);
     return list;

@@ -61,6 +61,9 @@ void sl__api_json(struct sl_http_req *req, int code,
 const char *sl__api_resource(const struct sl_res_kind *k, char *out,
                              size_t outlen);
 
+/* Kinds with a status subresource: all but ConfigMap and Secret. */
+bool sl__api_has_status(const struct sl_res_kind *k);
+
 /* ---- handlers ---- */
 
 void sl__api_discovery(struct sl_api *api, struct sl_http_req *req,

@@ -246,7 +246,7 @@ static int obj_check_namespace(struct sl_api *api, struct sl_http_req *req,
     if (rc == 0)
         return 0;
     sl__api_fail(req, 404, "NotFound",
-                 sl_res_kind_by_plural("", "v1", "namespaces"), t->ns, NULL,
+                 sl_res_kind_by_resource("", "v1", "namespaces"), t->ns, NULL,
                  "namespaces \"%s\" not found", t->ns);
     return -1;
 }
@@ -467,19 +467,19 @@ out:
 static int obj_delete_namespace_content(struct sl_api *api, const char *ns,
                                         struct sl_diag *d)
 {
-    size_t i, n;
-    const struct sl_res_kind *const *kinds = sl_res_kinds(&n);
+    size_t i, n = sl_res_kind_count();
     int rc = 0;
 
     for (i = 0; i < n && rc == 0; i++) {
+        const struct sl_res_kind *k = sl_res_kind_at(i);
         struct json_object *items = NULL;
         uint64_t rv;
         char kk[256];
         size_t j;
 
-        if (!kinds[i]->namespaced)
+        if (!k->namespaced)
             continue;
-        sl_res_kind_key(kinds[i], kk, sizeof(kk));
+        sl_res_kind_key(k, kk, sizeof(kk));
         rc = sl_store_list(api->store, kk, ns, NULL, &items, &rv, d);
         for (j = 0; rc == 0 && j < json_object_array_length(items); j++) {
             const char *name = obj_str(
@@ -534,6 +534,11 @@ void sl__api_objects(struct sl_api *api, struct sl_http_req *req,
     const char *m = sl_http_req_method(req);
     const char *watch = sl_http_req_query(req, "watch");
 
+    if (t->status && t->name != NULL && !sl__api_has_status(t->kind)) {
+        sl__api_fail(req, 404, "NotFound", t->kind, t->name, NULL,
+                     "the server could not find the requested resource");
+        return;
+    }
     if (t->status && t->name != NULL) {
         if (strcmp(m, "GET") == 0) {
             struct json_object *o = NULL;

@@ -21,6 +21,12 @@ const char *sl__api_resource(const struct sl_res_kind *k, char *out,
     return out;
 }
 
+bool sl__api_has_status(const struct sl_res_kind *k)
+{
+    return !(k->group[0] == '\0' && (strcmp(k->kind, "ConfigMap") == 0 ||
+                                     strcmp(k->kind, "Secret") == 0));
+}
+
 struct json_object *sl__api_status(int code, const char *reason,
                                    const struct sl_res_kind *k,
                                    const char *name, const char *field,
