@@ -12,6 +12,7 @@
 #include "core/str.h"
 #include "core/version.h"
 #include "net/server.h"
+#include "net/url.h"
 #include "resource/resource.h"
 
 #if defined(__x86_64__)
@@ -151,8 +152,9 @@ void sl_api_handle(void *arg, struct sl_http_req *req)
     struct sl_api *api = arg;
     const char *method = sl_http_req_method(req), *path = sl_http_req_path(req);
     struct sl__api_target t;
-    char **seg = NULL;
-    size_t nseg = 0;
+    struct sl_http_path sp;
+    char **seg;
+    size_t nseg;
 
     if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
         strcmp(path, "/livez") == 0 || strcmp(path, "/version") == 0) {
@@ -174,11 +176,14 @@ void sl_api_handle(void *arg, struct sl_http_req *req)
                      "Unauthorized");
         return;
     }
-    if (sl_http_req_segments(req, &seg, &nseg) != 0) {
+    if (sl_http_path_split(path, &sp) != 0) {
+        sl_http_path_fini(&sp);
         sl__api_fail(req, 400, "BadRequest", NULL, NULL, NULL,
                      "malformed path");
         return;
     }
+    seg = sp.seg;
+    nseg = sp.n;
     if (nseg == 1 &&
         (strcmp(seg[0], "api") == 0 || strcmp(seg[0], "apis") == 0)) {
         sl__api_discovery(api, req, NULL, seg[0]);
@@ -188,5 +193,5 @@ void sl_api_handle(void *arg, struct sl_http_req *req)
         else
             sl__api_objects(api, req, &t);
     }
-    sl_http_segments_free(seg, nseg);
+    sl_http_path_fini(&sp);
 }

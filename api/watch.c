@@ -128,8 +128,9 @@ static void watch_event(void *arg, const struct sl_store_event *ev)
         sl_timer_start(w->bookmark, w->api->bookmark_ms, w->api->bookmark_ms);
 }
 
-static void watch_closed(void *arg)
+static void watch_closed(void *arg, struct sl_http_req *req)
 {
+    (void)req;
     /* The client is gone: the request is dead, do not end the stream. */
     watch_end(arg, false);
 }

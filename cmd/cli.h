@@ -89,7 +89,7 @@ const char *sl_cli_ref(const struct sl_res_kind *k, const char *name,
                        char *out, size_t outlen);
 
 /*
- * Read every -f input (files, directories of *.yaml/*.yml/*.json, '-' for
+ * Read every -f input (files, directories of .yaml, .yml and .json files, '-' for
  * stdin) as multi-document YAML/JSON into a json-c array of objects; a
  * `kind: List` document contributes its items. Returns 0, or 1 after
  * printing one line naming the file and position.

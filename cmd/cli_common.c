@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/str.h"
 #include "core/yaml.h"
+#include "net/client.h"
 #include "resource/resource.h"
 
 #define CLI_DEFAULT_SERVER "http://127.0.0.1:8001"
@@ -369,5 +370,50 @@ int sl_cli_read_docs(struct sl_cli *c, struct json_object **out)
         }
     }
     *out = all;
+    return 0;
+}
+
+/* ---- the API call ---- */
+
+int sl_cli_call(struct sl_cli *c, const char *method, const char *path,
+                const char *ctype, const char *body, long *pstatus,
+                struct json_object **pout)
+{
+    struct sl_http_client_req rq;
+    struct sl_http_client_resp resp;
+    struct sl_http_header h[2];
+    struct sl_diag d;
+    struct sl_buf url;
+    size_t nh = 0;
+    int rc;
+
+    *pout = NULL;
+    *pstatus = 0;
+    sl_buf_init(&url, SL_BUF_UNLIMITED);
+    sl_buf_appends(&url, c->server);
+    sl_buf_appends(&url, path);
+    h[nh++] = (struct sl_http_header){ "Accept", "application/json" };
+    if (ctype != NULL)
+        h[nh++] = (struct sl_http_header){ "Content-Type", ctype };
+    memset(&rq, 0, sizeof(rq));
+    rq.method = method;
+    rq.url = sl_buf_str(&url);
+    rq.headers = h;
+    rq.nheaders = nh;
+    rq.body = body;
+    rq.body_len = body ? strlen(body) : 0;
+    rq.bearer_token = c->token;
+    rq.max_body = 256u << 20;
+    sl_diag_clear(&d);
+    rc = sl_http_client_do(&rq, &resp, &d);
+    sl_buf_fini(&url);
+    if (rc != 0) {
+        sl_http_client_resp_fini(&resp);
+        return sl_cli_fail(c, "%s", d.msg[0] ? d.msg : sl_strerror(rc));
+    }
+    *pstatus = resp.status;
+    if (resp.body.len > 0)
+        *pout = json_tokener_parse(sl_buf_str(&resp.body));
+    sl_http_client_resp_fini(&resp);
     return 0;
 }

@@ -78,7 +78,7 @@ static void get_print(struct sl_cli *c, const struct sl_res_kind *k,
                                       JSON_C_TO_STRING_NOSLASHESCAPE));
         } else {
             sl_buf_init(&b, SL_BUF_UNLIMITED);
-            sl_yaml_emit(v, &b);
+            sl_yaml_emit(v, 0, &b, NULL);
             fputs(sl_buf_str(&b), stdout);
             sl_buf_fini(&b);
         }
@@ -216,7 +216,7 @@ static void describe_yaml(const struct json_object *v, int indent)
     const char *p, *nl;
 
     sl_buf_init(&b, SL_BUF_UNLIMITED);
-    sl_yaml_emit(v, &b);
+    sl_yaml_emit((struct json_object *)v, 0, &b, NULL);
     for (p = sl_buf_str(&b); *p != '\0'; p = nl + 1) {
         nl = strchr(p, '\n');
         if (nl == NULL)

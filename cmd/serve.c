@@ -188,8 +188,8 @@ int sl_cmd_serve(int argc, char **argv)
         goto fail;
     {
         struct sl_http_server_opts ho = {
-            .addr = s.cfg.api_addr,
-            .max_body = (size_t)s.cfg.api_max_body,
+            .listen = s.cfg.api_addr,
+            .max_body_bytes = (size_t)s.cfg.api_max_body,
             .max_connections = (unsigned)s.cfg.max_connections,
         };
 

@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/str.h"
+#include "resource/resource.h"
 
 static struct json_object *oth_get(const struct json_object *o, const char *a)
 {

@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/time.h"
 #include "core/url.h"
+#include "resource/duck.h"
 #include "resource/resource.h"
 #include "store/store.h"
 
@@ -60,79 +61,57 @@ static void rec_group(const char *api_version, char *group, size_t len)
         snprintf(group, len, "%.*s", (int)(slash - api_version), api_version);
 }
 
-/* The URL of a ref: addressable status, or a core Service's DNS name. */
-static int rec_ref_url(struct sl_rec *r, const struct json_object *ref,
-                       const char *ns, char **url, struct sl_diag *why)
-{
-    const char *av = rec_str(ref, "apiVersion", NULL),
-               *kind = rec_str(ref, "kind", NULL),
-               *name = rec_str(ref, "name", NULL),
-               *rns = rec_str(ref, "namespace", NULL),
-               *addr = rec_str(ref, "address", NULL);
-    struct json_object *target = NULL;
-    char group[128], buf[512];
-    int rc;
-
-    if (kind == NULL || name == NULL)
-        return sl_diag_set(why, SL_EINVAL, "ref", "ref needs kind and name");
-    if (rns != NULL && *rns != '\0')
-        ns = rns;
-    rec_group(av ? av : "v1", group, sizeof(group));
-    if (group[0] == '\0' && strcmp(kind, "Service") == 0) {
-        snprintf(buf, sizeof(buf), "http://%s.%s.%s", name, ns,
-                 sl_rec_opts(r)->cluster_domain);
-        *url = sl_xstrdup(buf);
-        return 0;
-    }
-    rc = sl_rec_get(r, group, kind, ns, name, &target);
-    if (rc == SL_ENOENT)
-        return sl_diag_set(why, SL_ENOENT, "ref",
-                           "%s \"%s\" not found in namespace \"%s\"", kind,
-                           name, ns);
-    if (rc != 0)
-        return sl_diag_set(why, rc, "ref", "cannot read %s \"%s\"", kind,
-                           name);
-    rc = sl_res_addressable_url(target, addr, url);
-    json_object_put(target);
-    if (rc != 0)
-        return sl_diag_set(why, SL_EAGAIN, "ref",
-                           "%s \"%s\" does not have an address yet", kind,
-                           name);
-    return 0;
-}
-
 int sl_rec_resolve(struct sl_rec *r, const struct json_object *dest,
                    const char *ns, char **url, struct sl_diag *why)
 {
-    struct json_object *ref = NULL;
-    const char *uri = rec_str(dest, "uri", NULL);
-    char *base = NULL;
+    struct json_object *ref = NULL, *target = NULL;
+    const char *av, *kind, *name, *rns, *uri = rec_str(dest, "uri", NULL);
+    struct sl_res_addr addr = { 0 };
+    char group[128], base[512];
     int rc;
 
     *url = NULL;
-    if (dest == NULL)
+    if (dest == NULL || !json_object_is_type(dest, json_type_object))
         return sl_diag_set(why, SL_EINVAL, "", "no destination given");
     json_object_object_get_ex(dest, "ref", &ref);
-    if (ref == NULL) {
-        if (uri == NULL || *uri == '\0')
-            return sl_diag_set(why, SL_EINVAL, "",
-                               "expected at least one, got neither: ref, uri");
-        *url = sl_xstrdup(uri);
-        return 0;
+    if (ref != NULL) {
+        av = rec_str(ref, "apiVersion", NULL);
+        kind = rec_str(ref, "kind", NULL);
+        name = rec_str(ref, "name", NULL);
+        rns = rec_str(ref, "namespace", NULL);
+        if (kind == NULL || name == NULL)
+            return sl_diag_set(why, SL_EINVAL, "ref",
+                               "ref needs kind and name");
+        if (rns != NULL && *rns != '\0')
+            ns = rns;
+        rec_group(av ? av : "v1", group, sizeof(group));
+        if (group[0] == '\0' && strcmp(kind, "Service") == 0) {
+            /* A core Service: the cluster DNS name Knative would use. */
+            snprintf(base, sizeof(base), "http://%s.%s.%s", name, ns,
+                     sl_rec_opts(r)->cluster_domain);
+            if (uri == NULL || *uri == '\0') {
+                *url = sl_xstrdup(base);
+                return 0;
+            }
+            return sl_url_resolve_str(base, uri, url, why);
+        }
+        rc = sl_rec_get(r, group, kind, ns, name, &target);
+        if (rc == SL_ENOENT)
+            return sl_diag_set(why, SL_ENOENT, "ref",
+                               "%s \"%s\" not found in namespace \"%s\"",
+                               kind, name, ns);
+        if (rc != 0)
+            return sl_diag_set(why, rc, "ref", "cannot read %s \"%s\"", kind,
+                               name);
     }
-    rc = rec_ref_url(r, ref, ns, &base, why);
-    if (rc != 0)
-        return rc;
-    if (uri == NULL || *uri == '\0') {
-        *url = base;
-        return 0;
+    rc = sl_res_dest_resolve(dest, target, &addr, why);
+    json_object_put(target);
+    if (rc == 0) {
+        *url = addr.url;
+        addr.url = NULL;
     }
-    rc = sl_url_resolve(base, uri, url);
-    sl_free(base);
-    if (rc != 0)
-        return sl_diag_set(why, SL_EINVAL, "uri",
-                           "cannot resolve \"%s\" against the ref's URL", uri);
-    return 0;
+    sl_res_addr_fini(&addr);
+    return rc;
 }
 
 /* ---- status ---- */
@@ -188,7 +167,9 @@ static void rec_cond_v(struct sl_rec *r, const char *type, const char *status,
         rec_str(c, "lastTransitionTime", NULL) == NULL) {
         char ts[64];
 
-        sl_time_format_rfc3339(sl_time_now(), ts, sizeof(ts));
+        struct sl_timestamp now = sl_time_now();
+
+        sl_time_format_rfc3339(&now, ts, sizeof(ts));
         /* Kubernetes conditions carry whole seconds. */
         if (strchr(ts, '.') != NULL) {
             char *dot = strchr(ts, '.');

@@ -138,6 +138,24 @@ const char *sl_res_kind_api_version(const struct sl_res_kind *k, char *out,
  */
 int sl_res_registry_check(struct sl_diag *d);
 
+/*
+ * Kind keys: how the store and the reconcile loop name a kind,
+ * "<group>/<Kind>" ("eventing.knative.dev/Broker"), or "<Kind>" for the
+ * core group ("Namespace"). Versions are not part of it: one kind, one
+ * storage (resource/kindkey.c).
+ */
+const char *sl_res_kind_key(const struct sl_res_kind *k, char *out,
+                            size_t outlen);
+/* The kind of a kind key; NULL when unknown. */
+const struct sl_res_kind *sl_res_kind_by_key(const char *key);
+/* The kind of a group ("" for core) and Kind; NULL when unknown. */
+const struct sl_res_kind *sl_res_kind_by_group_kind(const char *group,
+                                                    const char *kind);
+/* The kind an object declares (apiVersion and kind); NULL when unknown. */
+const struct sl_res_kind *sl_res_kind_of(const struct json_object *obj);
+/* True when some kind is served under group ("" for core) and version. */
+bool sl_res_group_version_known(const char *group, const char *version);
+
 /* ---- admission ---- */
 
 /*
