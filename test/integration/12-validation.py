@@ -95,12 +95,12 @@ def test(s):
         "spec.delivery.deadLetterSink.uri")
     # Filters (reference 2.2, 2.3).
     invalid(s, with_(TRIGGER, "spec.filter", {"attributes": {"Type": "x"}}),
-            "spec.filter.attributes.Type")
+            "spec.filter.attributes[Type]")
     invalid(s, with_(TRIGGER, "spec.filters", [
         {"exact": {"type": "a"}, "prefix": {"type": "b"}}]),
         "spec.filters[0]", "multiple dialects found")
     invalid(s, with_(TRIGGER, "spec.filters", [
-        {"not": {"exact": {"A-B": "x"}}}]), "spec.filters[0].not.exact.A-B")
+        {"not": {"exact": {"A-B": "x"}}}]), "spec.filters[0].not.exact[A-B]")
     # broker / brokerRef
     invalid(s, with_(TRIGGER, "spec.brokerRef", {"name": "x"}), "spec",
             "expected exactly one, got both")
