@@ -58,8 +58,10 @@ def invalid(s, obj, field, text=None):
     st = r.json()
     assert st["kind"] == "Status" and st["reason"] == "Invalid", st
     causes = st["details"]["causes"]
-    fields = [c.get("field") for c in causes]
-    assert field in fields, (field, st)
+    fields = [c.get("field") or "" for c in causes]
+    # The path may go deeper than the test names (a map key, a member).
+    assert any(f == field or f.startswith(field + "[") or
+               f.startswith(field + ".") for f in fields), (field, st)
     if text:
         assert text in st["message"], (text, st["message"])
 
