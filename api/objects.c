@@ -424,6 +424,9 @@ static void obj_status(struct sl_api *api, struct sl_http_req *req,
         return;
     if (obj_load(api, req, t, &old) != 0)
         goto out;
+    /* The body is the object (or a patch of it): same identity rules. */
+    if (!patch && obj_check_identity(req, t, body) != 0)
+        goto out;
     if (patch) {
         struct json_object *cur = NULL;
 

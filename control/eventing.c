@@ -129,9 +129,10 @@ static int ev_dls(struct sl_rec *r, const struct json_object *delivery,
 
 static int broker_reconcile(struct sl_rec *r)
 {
-    static const char *const ready[] = { "Addressable",
-                                         "DeadLetterSinkResolved",
-                                         "IngressReady", NULL };
+    /* Knative's order (broker_lifecycle.go): the first False one names
+     * Ready's reason. */
+    static const char *const ready[] = { "IngressReady", "Addressable",
+                                         "DeadLetterSinkResolved", NULL };
     char *url = ev_ingress_url(r);
     int rc;
 
@@ -239,10 +240,10 @@ static void trigger_dependency(struct sl_rec *r)
 static int trigger_reconcile(struct sl_rec *r)
 {
     static const char *const ready[] = { "BrokerReady",
-                                         "SubscriberResolved",
-                                         "DeadLetterSinkResolved",
+                                         "SubscriptionReady",
                                          "DependencyReady",
-                                         "SubscriptionReady", NULL };
+                                         "SubscriberResolved",
+                                         "DeadLetterSinkResolved", NULL };
     struct json_object *spec = ev_get(r->obj, "spec", NULL), *broker = NULL,
                        *delivery;
     struct sl_diag why;

@@ -13,11 +13,13 @@ def status(s, method, path, body, ctype="application/json"):
     return s.call(method, path, body, {"Content-Type": ctype})
 
 
-def raw(s, data, read=True):
+def raw(s, data, read=True, half_close=False):
     host, port = s.api.rsplit(":", 1)
     c = socket.create_connection((host, int(port)), timeout=10 * MULT)
     try:
         c.sendall(data)
+        if half_close:
+            c.shutdown(socket.SHUT_WR)
         if read:
             return c.recv(4096)
     finally:
@@ -45,15 +47,31 @@ def test(s):
     # Unknown content types.
     r = status(s, "POST", P, b"{}", "text/plain")
     assert r.status == 415, r
-    # Oversize body: 413 on every writing endpoint.
-    big = b'{"x": "' + b"a" * (4 << 20) + b'"}'
+    # Oversize body: 413 on every writing endpoint, before the body is
+    # even sent (Content-Length over the limit), and for a chunked body
+    # that grows past it.
     for method, path, ct in (("POST", P, "application/json"),
                              ("PUT", OBJ, "application/json"),
                              ("PATCH", OBJ, "application/merge-patch+json")):
-        r = status(s, method, path, big, ct)
-        assert r.status == 413, (method, r)
+        resp = raw(s, ("%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n"
+                       "Content-Length: %d\r\n\r\n"
+                       % (method, path, ct, 4 << 20)).encode())
+        assert resp.startswith(b"HTTP/1.1 413"), (method, resp[:80])
+        chunk = b"a" * 65536
+        body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk)
+                        for _ in range(64)) + b"0\r\n\r\n"
+        resp = raw(s, ("%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n"
+                       % (method, path, ct)).encode() + body)
+        assert resp == b"" or resp.startswith(b"HTTP/1.1 413"), \
+            (method, resp[:80])
     # Garbage on the socket: 400, then the server still answers.
-    resp = raw(s, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" * 20)
+    # (bytes that are not HTTP at all get no answer, the connection is just
+    # closed; without a line end that happens at the request-head deadline)
+    resp = raw(s, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" * 20 +
+               b"\r\n\r\n")
+    assert resp == b"" or resp.startswith(b"HTTP/1.1 400"), resp[:80]
+    resp = raw(s, b"GARBAGE GARBAGE GARBAGE\r\n\r\n")
     assert resp == b"" or resp.startswith(b"HTTP/1.1 400"), resp[:80]
     resp = raw(s, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" +
                b"X: " + b"a" * 100000 + b"\r\n\r\n")
