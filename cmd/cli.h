@@ -74,8 +74,7 @@ int sl_cli_server_error(long status, const struct json_object *body);
  * or print "sluice <cmd>: the server doesn't have a resource type 'x'" and
  * return NULL.
  */
-const struct sl_res_kind *sl_cli_kind(const struct sl_cli *c,
-                                      const char *name);
+const struct sl_res_kind *sl_cli_kind(const struct sl_cli *c, const char *name);
 
 /*
  * The REST path of a kind's collection ('ns' NULL: all namespaces) or
@@ -85,12 +84,12 @@ const char *sl_cli_path(const struct sl_res_kind *k, const char *ns,
                         const char *name, char *out, size_t outlen);
 
 /* "broker.eventing.knative.dev/default" (kubectl's resource/name). */
-const char *sl_cli_ref(const struct sl_res_kind *k, const char *name,
-                       char *out, size_t outlen);
+const char *sl_cli_ref(const struct sl_res_kind *k, const char *name, char *out,
+                       size_t outlen);
 
 /*
- * Read every -f input (files, directories of .yaml, .yml and .json files, '-' for
- * stdin) as multi-document YAML/JSON into a json-c array of objects; a
+ * Read every -f input (files, directories of .yaml, .yml and .json files, '-'
+ * for stdin) as multi-document YAML/JSON into a json-c array of objects; a
  * `kind: List` document contributes its items. Returns 0, or 1 after
  * printing one line naming the file and position.
  */

@@ -31,7 +31,8 @@ static int apply_target(struct sl_cli *c, struct json_object *doc,
                         const struct sl_res_kind **pk, const char **pname,
                         const char **pns)
 {
-    const char *av = apply_str(doc, "apiVersion"), *kind = apply_str(doc, "kind");
+    const char *av = apply_str(doc, "apiVersion"),
+               *kind = apply_str(doc, "kind");
     struct json_object *meta = NULL;
     const char *ns;
 
@@ -91,8 +92,8 @@ static int apply_one(struct sl_cli *c, struct json_object *doc)
     } else if (status == 200) {
         if (apply_rv(got) != NULL)
             snprintf(old_rv, sizeof(old_rv), "%s", apply_rv(got));
-        rc = sl_cli_call(c, "PATCH", path, "application/merge-patch+json",
-                         body, &status, &put);
+        rc = sl_cli_call(c, "PATCH", path, "application/merge-patch+json", body,
+                         &status, &put);
         verb = "configured";
     } else {
         rc = sl_cli_server_error(status, got);
@@ -116,7 +117,8 @@ out:
 
 static bool apply_is_namespace(struct json_object *doc)
 {
-    const char *kind = apply_str(doc, "kind"), *av = apply_str(doc, "apiVersion");
+    const char *kind = apply_str(doc, "kind"),
+               *av = apply_str(doc, "apiVersion");
 
     return kind != NULL && av != NULL && strcmp(kind, "Namespace") == 0 &&
            strcmp(av, "v1") == 0;
@@ -201,8 +203,8 @@ int sl_cmd_delete(int argc, char **argv)
         for (i = 0; i < json_object_array_length(docs); i++) {
             const char *name, *ns;
 
-            if (apply_target(&c, json_object_array_get_idx(docs, i), &k,
-                             &name, &ns) != 0 ||
+            if (apply_target(&c, json_object_array_get_idx(docs, i), &k, &name,
+                             &ns) != 0 ||
                 delete_one(&c, k, ns, name) != 0)
                 failed = 1;
         }

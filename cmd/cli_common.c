@@ -129,8 +129,7 @@ int sl_cli_parse(struct sl_cli *c, int argc, char **argv, unsigned allowed)
         } else if (cli_is(a, n, "--token-file", NULL)) {
             if ((v = cli_optval(c, argc, argv, &i, eq, &bad)) != NULL)
                 token_file = v;
-        } else if ((allowed & SL_CLI_NS) &&
-                   cli_is(a, n, "--namespace", "-n")) {
+        } else if ((allowed & SL_CLI_NS) && cli_is(a, n, "--namespace", "-n")) {
             c->ns = cli_optval(c, argc, argv, &i, eq, &bad);
             if (c->ns != NULL && c->ns[0] == '\0')
                 bad = sl_cli_fail(c, "namespace must not be empty");
@@ -168,8 +167,8 @@ int sl_cli_parse(struct sl_cli *c, int argc, char **argv, unsigned allowed)
             c->server[--sl] = '\0';
         if (!sl_str_prefix(c->server, "http://") &&
             !sl_str_prefix(c->server, "https://"))
-            bad = sl_cli_fail(c, "invalid --server '%s': expected an http(s) URL",
-                              c->server);
+            bad = sl_cli_fail(
+                c, "invalid --server '%s': expected an http(s) URL", c->server);
     }
     if (bad == 0 && token_file != NULL && *token_file != '\0')
         bad = cli_token(c, token_file);
@@ -236,8 +235,8 @@ const char *sl_cli_path(const struct sl_res_kind *k, const char *ns,
     return out;
 }
 
-const char *sl_cli_ref(const struct sl_res_kind *k, const char *name,
-                       char *out, size_t outlen)
+const char *sl_cli_ref(const struct sl_res_kind *k, const char *name, char *out,
+                       size_t outlen)
 {
     snprintf(out, outlen, "%s%s%s/%s", k->singular, k->group[0] ? "." : "",
              k->group, name);

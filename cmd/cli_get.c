@@ -51,8 +51,8 @@ static void get_print(struct sl_cli *c, const struct sl_res_kind *k,
             json_object_object_get_ex(json_object_array_get_idx(items, i),
                                       "metadata", &m);
             json_object_object_get_ex(m, "name", &nm);
-            printf("%s\n", sl_cli_ref(k, json_object_get_string(nm), ref,
-                                      sizeof(ref)));
+            printf("%s\n",
+                   sl_cli_ref(k, json_object_get_string(nm), ref, sizeof(ref)));
         }
     } else if (o != NULL &&
                (strcmp(o, "yaml") == 0 || strcmp(o, "json") == 0)) {
@@ -72,10 +72,10 @@ static void get_print(struct sl_cli *c, const struct sl_res_kind *k,
             v = list;
         }
         if (strcmp(o, "json") == 0) {
-            printf("%s\n", json_object_to_json_string_ext(
-                               v, JSON_C_TO_STRING_PRETTY |
-                                      JSON_C_TO_STRING_SPACED |
-                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+            printf("%s\n",
+                   json_object_to_json_string_ext(
+                       v, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                              JSON_C_TO_STRING_NOSLASHESCAPE));
         } else {
             sl_buf_init(&b, SL_BUF_UNLIMITED);
             sl_yaml_emit(v, 0, &b, NULL);
@@ -133,8 +133,8 @@ static int get_kind(struct sl_cli *c, const struct sl_res_kind *k,
             sl_buf_appends(&b, "?labelSelector=");
             get_qescape(&b, c->selector);
         }
-        failed = sl_cli_call(c, "GET", sl_buf_str(&b), NULL, NULL, &status,
-                             &out);
+        failed =
+            sl_cli_call(c, "GET", sl_buf_str(&b), NULL, NULL, &status, &out);
         sl_buf_fini(&b);
     }
     if (failed != 0)
@@ -163,8 +163,9 @@ int sl_cmd_get(int argc, char **argv)
                          SL_CLI_LABELS) != 0)
         return 1;
     if (c.nargs == 0) {
-        failed = sl_cli_fail(&c, "usage: sluice get KIND[,KIND...] [NAME...] "
-                                 "[-n NS|-A] [-o yaml|json|wide|name] [-l SEL]");
+        failed =
+            sl_cli_fail(&c, "usage: sluice get KIND[,KIND...] [NAME...] "
+                            "[-n NS|-A] [-o yaml|json|wide|name] [-l SEL]");
         goto out;
     }
     snprintf(kinds, sizeof(kinds), "%s", c.args[0]);
@@ -258,8 +259,8 @@ static void describe_print(const struct json_object *obj)
 
     printf("%-13s%s\n", "Name:", describe_get(obj, "metadata.name"));
     if (sl_cli_field(obj, "metadata.namespace") != NULL)
-        printf("%-13s%s\n", "Namespace:",
-               describe_get(obj, "metadata.namespace"));
+        printf("%-13s%s\n",
+               "Namespace:", describe_get(obj, "metadata.namespace"));
     describe_map("Labels:", sl_cli_field(obj, "metadata.labels"));
     describe_map("Annotations:", sl_cli_field(obj, "metadata.annotations"));
     printf("%-13s%s\n", "API Version:", describe_get(obj, "apiVersion"));
@@ -268,10 +269,10 @@ static void describe_print(const struct json_object *obj)
     printf("  %-20s%s\n", "Creation Timestamp:",
            describe_get(obj, "metadata.creationTimestamp"));
     if (sl_cli_field(obj, "metadata.generation") != NULL)
-        printf("  %-20s%s\n", "Generation:",
-               describe_get(obj, "metadata.generation"));
-    printf("  %-20s%s\n", "Resource Version:",
-           describe_get(obj, "metadata.resourceVersion"));
+        printf("  %-20s%s\n",
+               "Generation:", describe_get(obj, "metadata.generation"));
+    printf("  %-20s%s\n",
+           "Resource Version:", describe_get(obj, "metadata.resourceVersion"));
     printf("  %-20s%s\n", "UID:", describe_get(obj, "metadata.uid"));
     json_object_object_get_ex(obj, "spec", &spec);
     if (spec != NULL) {

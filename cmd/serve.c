@@ -76,9 +76,9 @@ static int serve_token(struct serve *s, struct sl_diag *d)
 /* Create the "default" namespace on first start, as Kubernetes has one. */
 static int serve_default_ns(struct serve *s, struct sl_diag *d)
 {
-    struct json_object *ns = json_tokener_parse(
-        "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
-        "\"metadata\":{\"name\":\"default\"}}");
+    struct json_object *ns =
+        json_tokener_parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+                           "\"metadata\":{\"name\":\"default\"}}");
     enum sl_api_applied what;
     int rc = sl_api_apply(s->api, ns, &what, d);
 

@@ -54,10 +54,10 @@ struct sl_ctl {
     struct sl_timer *drain; /* zero-delay timer that runs ctl_drain */
     bool drain_posted;
 
-    struct sl_map retries;  /* key -> struct ctl_retry */
-    struct sl_map deps;     /* target key -> struct sl_map of dependents */
-    struct sl_map reads;    /* key -> struct sl_map of targets it read */
-    const char *current;    /* key being reconciled, or NULL */
+    struct sl_map retries; /* key -> struct ctl_retry */
+    struct sl_map deps;    /* target key -> struct sl_map of dependents */
+    struct sl_map reads;   /* key -> struct sl_map of targets it read */
+    const char *current;   /* key being reconciled, or NULL */
 };
 
 /* ---- keys ---- */
@@ -218,8 +218,7 @@ void sl__ctl_track(struct sl_ctl *ctl, const char *target)
     if (ctl->current == NULL || strcmp(ctl->current, target) == 0)
         return;
     sl_map_put(ctl_set_get(&ctl->deps, target), ctl->current, (void *)1, NULL);
-    sl_map_put(ctl_set_get(&ctl->reads, ctl->current), target, (void *)1,
-               NULL);
+    sl_map_put(ctl_set_get(&ctl->reads, ctl->current), target, (void *)1, NULL);
 }
 
 /* Queue everything that read 'target'. */

@@ -64,7 +64,7 @@ bool sl_ctl_idle(const struct sl_ctl *ctl);
 struct sl_rec {
     struct sl_ctl *ctl;
     const struct sl_res_kind *kind;
-    const char *ns;   /* "" for cluster-scoped kinds */
+    const char *ns; /* "" for cluster-scoped kinds */
     const char *name;
     const struct json_object *obj;
     struct json_object *status; /* owned by the controller */

@@ -115,8 +115,7 @@ static int ev_dls(struct sl_rec *r, const struct json_object *delivery,
     if (rc != 0) {
         sl_rec_set(r, "deadLetterSinkUri", NULL);
         sl_rec_cond(r, "DeadLetterSinkResolved", "False",
-                    "Unable to get the dead letter sink's URI", "%s",
-                    why.msg);
+                    "Unable to get the dead letter sink's URI", "%s", why.msg);
         return rc == SL_EAGAIN && why.msg[0] == '\0' ? SL_EAGAIN : 0;
     }
     sl_rec_set(r, "deadLetterSinkUri", json_object_new_string(url));
@@ -202,9 +201,8 @@ static void trigger_broker(struct sl_rec *r, const struct json_object *spec,
 /* The knative.dev/dependency annotation: {kind, name, apiVersion}. */
 static void trigger_dependency(struct sl_rec *r)
 {
-    const char *dep =
-        ev_str(ev_get(r->obj, "metadata", "annotations"), "knative.dev/dependency",
-               NULL);
+    const char *dep = ev_str(ev_get(r->obj, "metadata", "annotations"),
+                             "knative.dev/dependency", NULL);
     struct json_object *ref, *target = NULL;
     const char *av, *kind, *name;
     char group[128], what[300];
@@ -239,11 +237,10 @@ static void trigger_dependency(struct sl_rec *r)
 
 static int trigger_reconcile(struct sl_rec *r)
 {
-    static const char *const ready[] = { "BrokerReady",
-                                         "SubscriptionReady",
-                                         "DependencyReady",
-                                         "SubscriberResolved",
-                                         "DeadLetterSinkResolved", NULL };
+    static const char *const ready[] = {
+        "BrokerReady",        "SubscriptionReady",      "DependencyReady",
+        "SubscriberResolved", "DeadLetterSinkResolved", NULL
+    };
     struct json_object *spec = ev_get(r->obj, "spec", NULL), *broker = NULL,
                        *delivery;
     struct sl_diag why;
@@ -252,8 +249,7 @@ static int trigger_reconcile(struct sl_rec *r)
 
     trigger_broker(r, spec, &broker);
     sl_diag_clear(&why);
-    rc = sl_rec_resolve(r, ev_get(spec, "subscriber", NULL), r->ns, &url,
-                        &why);
+    rc = sl_rec_resolve(r, ev_get(spec, "subscriber", NULL), r->ns, &url, &why);
     if (rc == 0) {
         sl_rec_set(r, "subscriberUri", json_object_new_string(url));
         sl_rec_cond(r, "SubscriberResolved", "True", NULL, NULL);

@@ -69,9 +69,9 @@ static int source_reconcile(struct sl_rec *r)
     return 0;
 }
 
-#define SOURCE(sym, grp, knd)                                          \
-    const struct sl_reconciler sym = { .group = grp,                   \
-                                       .kind = knd,                    \
+#define SOURCE(sym, grp, knd)                        \
+    const struct sl_reconciler sym = { .group = grp, \
+                                       .kind = knd,  \
                                        .reconcile = source_reconcile }
 
 SOURCE(sl__ctl_pingsource, "sources.knative.dev", "PingSource");
@@ -138,9 +138,9 @@ static int serving_reconcile(struct sl_rec *r)
     return 0;
 }
 
-#define SERVING(sym, knd)                                                   \
-    const struct sl_reconciler sym = { .group = "serving.knative.dev",     \
-                                       .kind = knd,                        \
+#define SERVING(sym, knd)                                              \
+    const struct sl_reconciler sym = { .group = "serving.knative.dev", \
+                                       .kind = knd,                    \
                                        .reconcile = serving_reconcile }
 
 SERVING(sl__ctl_ksvc, "Service");

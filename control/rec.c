@@ -98,8 +98,8 @@ int sl_rec_resolve(struct sl_rec *r, const struct json_object *dest,
         rc = sl_rec_get(r, group, kind, ns, name, &target);
         if (rc == SL_ENOENT)
             return sl_diag_set(why, SL_ENOENT, "ref",
-                               "%s \"%s\" not found in namespace \"%s\"",
-                               kind, name, ns);
+                               "%s \"%s\" not found in namespace \"%s\"", kind,
+                               name, ns);
         if (rc != 0)
             return sl_diag_set(why, rc, "ref", "cannot read %s \"%s\"", kind,
                                name);
