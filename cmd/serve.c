@@ -105,7 +105,8 @@ static int serve_apply_files(struct serve *s)
     /* Namespaces first, as apply does. */
     for (pass = 0; pass < 2; pass++)
         for (i = 0; i < json_object_array_length(docs); i++) {
-            struct json_object *doc = json_object_array_get_idx(docs, i), *k;
+            struct json_object *doc = json_object_array_get_idx(docs, i),
+                               *k = NULL;
             enum sl_api_applied what;
             struct sl_diag d;
             bool is_ns = json_object_object_get_ex(doc, "kind", &k) &&
@@ -116,8 +117,13 @@ static int serve_apply_files(struct serve *s)
             sl_diag_clear(&d);
             if (sl_api_apply(s->api, doc, &what, &d) != 0) {
                 char msg[SL_DIAG_MSG_MAX + SL_DIAG_FIELD_MAX + 8];
+                struct json_object *m = NULL, *n = NULL;
 
-                fprintf(stderr, "sluice: -f: %s\n",
+                json_object_object_get_ex(doc, "metadata", &m);
+                json_object_object_get_ex(m, "name", &n);
+                fprintf(stderr, "sluice: -f: %s \"%s\": %s\n",
+                        json_object_get_string(k),
+                        n ? json_object_get_string(n) : "",
                         sl_diag_format(&d, msg, sizeof(msg)));
                 failed = 1;
             }

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""`sluice serve -f` applies resources at start (files and directories,
+again on every start without errors), a bad file stops the start with one
+line naming it, and SIGTERM stops the daemon cleanly (exit 0)."""
+import os
+
+from sluicetest import Sluice, apipath, main, tempdir
+
+BROKERS = apipath("eventing.knative.dev", "v1", "brokers", "default")
+
+
+def write(d, name, text):
+    p = os.path.join(d, name)
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
+def test():
+    d = tempdir()
+    write(d, "a-ns.yaml", "apiVersion: v1\nkind: Namespace\n"
+          "metadata:\n  name: team\n")
+    write(d, "b-broker.yaml", "apiVersion: eventing.knative.dev/v1\n"
+          "kind: Broker\nmetadata:\n  name: b\n  namespace: team\n")
+    one = write(tempdir(), "one.yaml", "apiVersion: eventing.knative.dev/v1\n"
+                "kind: Broker\nmetadata:\n  name: solo\n")
+    s = Sluice("-f", d, "-f", one).start()
+    try:
+        r = s.call("GET", apipath("eventing.knative.dev", "v1", "brokers",
+                                  "team", "b"))
+        assert r.status == 200, r
+        assert s.call("GET", BROKERS + "/solo").status == 200
+    finally:
+        s.stop()
+    # A restart with the same files: unchanged, still fine.
+    s2 = Sluice("-f", d, data_dir=s.data_dir).start()
+    s2.stop()
+
+    bad = write(tempdir(), "bad.yaml", "apiVersion: eventing.knative.dev/v1\n"
+                "kind: Broker\nmetadata:\n  name: Bad_Name\n")
+    s3 = Sluice("-f", bad)
+    s3.start(wait=False)
+    rc = s3.proc.wait(timeout=30)
+    out = s3.output().strip().splitlines()
+    assert rc == 1, (rc, out)
+    errs = [l for l in out if l.startswith("sluice:")]
+    assert len(errs) == 1 and "metadata.name" in errs[0], out
+
+
+main(test)
