@@ -122,7 +122,7 @@ static int serve_apply_files(struct serve *s)
                 json_object_object_get_ex(doc, "metadata", &m);
                 json_object_object_get_ex(m, "name", &n);
                 fprintf(stderr, "sluice: -f: %s \"%s\": %s\n",
-                        json_object_get_string(k),
+                        k ? json_object_get_string(k) : "object",
                         n ? json_object_get_string(n) : "",
                         sl_diag_format(&d, msg, sizeof(msg)));
                 failed = 1;
