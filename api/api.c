@@ -33,8 +33,6 @@ int sl_api_new(struct sl_loop *loop, struct sl_store *store,
     api->token = opts && opts->token ? sl_xstrdup(opts->token) : NULL;
     api->env = opts ? opts->env : NULL;
     api->bookmark_ms = opts && opts->bookmark_ms ? opts->bookmark_ms : 30000;
-    api->watch_queue =
-        opts && opts->watch_queue ? opts->watch_queue : (size_t)4 << 20;
     *out = api;
     return 0;
 }

@@ -20,7 +20,6 @@ struct sl_api {
     char *token;
     const struct sl_res_env *env;
     unsigned bookmark_ms;
-    size_t watch_queue;
     int ready;
     struct sl__api_watch *watches; /* open watch streams (a list) */
 };

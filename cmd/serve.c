@@ -197,6 +197,8 @@ int sl_cmd_serve(int argc, char **argv)
             .listen = s.cfg.api_addr,
             .max_body_bytes = (size_t)s.cfg.api_max_body,
             .max_connections = (unsigned)s.cfg.max_connections,
+            /* A watch starts with every object: room for a big list. */
+            .stream_queue_bytes = (size_t)16 << 20,
         };
 
         if (sl_http_server_new(s.loop, &ho, sl_api_handle, s.api, &s.api_srv,
