@@ -27,7 +27,6 @@ struct sl_api_opts {
     const char *token;            /* required bearer token, or NULL for none */
     const struct sl_res_env *env; /* admission defaults; NULL = built-in */
     unsigned bookmark_ms;         /* idle BOOKMARK interval (default 30000) */
-    size_t watch_queue; /* bytes a slow watcher may lag (default 4 MiB) */
 };
 
 int sl_api_new(struct sl_loop *loop, struct sl_store *store,
