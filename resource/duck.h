@@ -80,8 +80,10 @@ extern const struct sl_res_field sl_res_filter_elem;
 
 /*
  * A CESQL syntax check, installed by the layer that owns the CESQL parser
- * (triggers/). NULL (the default) accepts any expression. Returns 0, or
- * SL_EINVAL with the parser's message in 'd'.
+ * (triggers/). NULL (the default) accepts any expression. Set it once at
+ * startup, before any thread admits resources; the function itself must
+ * be pure and thread-safe. Returns 0, or SL_EINVAL with the parser's
+ * message in 'd'.
  */
 typedef int sl_res_cesql_check_fn(const char *expr, struct sl_diag *d);
 extern sl_res_cesql_check_fn *sl_res_cesql_check;

@@ -11,6 +11,8 @@
  *
  * Everything here is a pure function of its arguments: no I/O, no
  * logging, no clock, no randomness (generateName is the store's job).
+ * Calls on different objects may run on any threads at once; the only
+ * global is the CESQL hook of duck.h, set once at startup.
  */
 #ifndef SL_RESOURCE_RESOURCE_H
 #define SL_RESOURCE_RESOURCE_H

@@ -197,6 +197,8 @@ static int schema_string(struct json_object *v, const struct sl_res_field *f,
         if (*e == NULL) {
             char list[256];
             size_t used = 0;
+
+            list[0] = '\0';
             for (e = f->enums; *e != NULL && used < sizeof(list); e++) {
                 int k = snprintf(list + used, sizeof(list) - used, "%s\"%s\"",
                                  e == f->enums ? "" : ", ", *e);
