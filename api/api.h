@@ -22,6 +22,7 @@ struct sl_http_req;
 struct sl_diag;
 struct sl_res_env;
 struct sl_api;
+struct sl_buf;
 
 struct sl_api_opts {
     const char *token;            /* required bearer token, or NULL for none */
@@ -37,6 +38,14 @@ void sl_api_free(struct sl_api *api);
 
 /* The net/server.h handler: 'arg' is the struct sl_api. */
 void sl_api_handle(void *arg, struct sl_http_req *req);
+
+/*
+ * The net/server.h error_body hook: answers the server gives by itself
+ * (413 for an oversize body, 400 for a malformed request) as Kubernetes
+ * Status objects too. 'arg' is the struct sl_api.
+ */
+const char *sl_api_error_body(void *arg, unsigned status, const char *msg,
+                              struct sl_buf *body);
 
 /* Mark the daemon ready (/readyz answers 200 from then on). */
 void sl_api_set_ready(struct sl_api *api, int ready);

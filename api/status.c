@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "core/buf.h"
 #include "net/server.h"
 #include "resource/resource.h"
 
@@ -97,4 +98,33 @@ void sl__api_fail(struct sl_http_req *req, int code, const char *reason,
     st = sl__api_status(code, reason, k, name, field, msg);
     sl__api_json(req, code, st);
     json_object_put(st);
+}
+
+const char *sl_api_error_body(void *arg, unsigned status, const char *msg,
+                              struct sl_buf *body)
+{
+    static const struct {
+        unsigned code;
+        const char *reason;
+    } reasons[] = {
+        { 400, "BadRequest" },
+        { 408, "Timeout" },
+        { 413, "RequestEntityTooLarge" },
+        { 414, "RequestURITooLong" },
+        { 431, "RequestHeaderFieldsTooLarge" },
+        { 503, "ServiceUnavailable" },
+    };
+    const char *reason = "InternalError";
+    struct json_object *st;
+    size_t i;
+
+    (void)arg;
+    for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        if (reasons[i].code == status)
+            reason = reasons[i].reason;
+    st = sl__api_status((int)status, reason, NULL, NULL, NULL, msg);
+    sl_buf_appends(body,
+                   json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
+    json_object_put(st);
+    return "application/json";
 }

@@ -199,6 +199,8 @@ int sl_cmd_serve(int argc, char **argv)
             .max_connections = (unsigned)s.cfg.max_connections,
             /* A watch starts with every object: room for a big list. */
             .stream_queue_bytes = (size_t)16 << 20,
+            .name = "api",
+            .error_body = sl_api_error_body,
         };
 
         if (sl_http_server_new(s.loop, &ho, sl_api_handle, s.api, &s.api_srv,

@@ -134,6 +134,7 @@ struct sl_http_server {
     size_t max_body;
     size_t stream_queue;
     unsigned head_timeout_s;
+    sl_http_error_body_fn *error_body;
     struct sl_log_ctx log;
 };
 
@@ -306,13 +307,21 @@ static enum MHD_Result req_queue(struct sl_http_req *req)
 static enum MHD_Result req_reject(struct sl_http_req *req, unsigned status,
                                   const char *msg)
 {
+    const char *ctype = "text/plain; charset=utf-8";
+    struct sl_buf body;
+
     req->state = REQ_REJECTED;
     req->status = status;
-    req->resp = MHD_create_response_from_buffer(strlen(msg), (void *)msg,
-                                                MHD_RESPMEM_MUST_COPY);
+    sl_buf_init(&body, SL_BUF_UNLIMITED);
+    if (req->srv->error_body != NULL)
+        ctype = req->srv->error_body(req->srv->arg, status, msg, &body);
+    else
+        sl_buf_appends(&body, msg);
+    req->resp = MHD_create_response_from_buffer(
+        body.len, (void *)sl_buf_str(&body), MHD_RESPMEM_MUST_COPY);
+    sl_buf_fini(&body);
     if (req->resp != NULL)
-        MHD_add_response_header(req->resp, "Content-Type",
-                                "text/plain; charset=utf-8");
+        MHD_add_response_header(req->resp, "Content-Type", ctype);
     return req_queue(req);
 }
 
@@ -869,6 +878,7 @@ int sl_http_server_new(struct sl_loop *loop,
     srv->listen_fd = -1;
     srv->handler = handler;
     srv->arg = arg;
+    srv->error_body = opts->error_body;
     srv->max_body =
         opts->max_body_bytes ? opts->max_body_bytes : SL_HTTP_DEFAULT_MAX_BODY;
     srv->stream_queue = opts->stream_queue_bytes ? opts->stream_queue_bytes

@@ -36,6 +36,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/buf.h"
+
 #include "proto/http.h"
 
 struct sl_loop;
@@ -47,6 +49,14 @@ struct sl_http_req;
  * Server settings. Zero (or NULL) in any field picks the default shown;
  * limits cannot be switched off.
  */
+/*
+ * Write the body of an answer the server gives without asking the handler
+ * (413 and the like) into 'body', and return its content type. 'arg' is
+ * the handler's argument; 'msg' says what was wrong. Loop thread.
+ */
+typedef const char *sl_http_error_body_fn(void *arg, unsigned status,
+                                          const char *msg, struct sl_buf *body);
+
 struct sl_http_server_opts {
     /* "host:port" or "[v6]:port"; port 0 picks a free one. A host name is
      * resolved and the first address that binds is used.
@@ -74,6 +84,9 @@ struct sl_http_server_opts {
     size_t stream_queue_bytes;
     /* Name in log lines ("api", "ingress"). Default "http". */
     const char *name;
+    /* Optional: the body of answers the server gives by itself (413 for a
+     * body over the limit, ...); NULL means plain text. */
+    sl_http_error_body_fn *error_body;
 };
 
 #define SL_HTTP_DEFAULT_MAX_BODY (1024 * 1024)

@@ -57,6 +57,7 @@ def test(s):
                        "Content-Length: %d\r\n\r\n"
                        % (method, path, ct, 4 << 20)).encode())
         assert resp.startswith(b"HTTP/1.1 413"), (method, resp[:80])
+        assert b'"reason":"RequestEntityTooLarge"' in resp, resp
         chunk = b"a" * 65536
         body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk)
                         for _ in range(64)) + b"0\r\n\r\n"
