@@ -96,7 +96,12 @@ static int api_route(struct sl_http_req *req, char **seg, size_t nseg,
         t->discovery = true;
         return 0;
     }
-    if (strcmp(seg[i], "namespaces") == 0 && left >= 3) {
+    if (strcmp(seg[i], "namespaces") == 0 && left == 3 &&
+        strcmp(seg[i + 2], "status") == 0 && t->group[0] == '\0') {
+        /* /api/v1/namespaces/<name>/status: the Namespace's own status */
+        plural = seg[i];
+        i += 1;
+    } else if (strcmp(seg[i], "namespaces") == 0 && left >= 3) {
         /* /namespaces/<ns>/<plural>[/<name>[/status]] */
         t->ns = seg[i + 1];
         plural = seg[i + 2];

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "api/api.h"
+#include "core/err.h"
 #include "core/map.h"
 
 struct sl_res_kind;
@@ -62,6 +63,27 @@ const char *sl__api_resource(const struct sl_res_kind *k, char *out,
 
 /* Kinds with a status subresource: all but ConfigMap and Secret. */
 bool sl__api_has_status(const struct sl_res_kind *k);
+
+/* ---- field selectors (api/fieldsel.c) ---- */
+
+struct sl__api_fieldsel {
+    char *name, *ns;         /* must equal, or NULL */
+    char *not_name, *not_ns; /* must differ, or NULL */
+};
+
+/* Parse ?fieldSelector= (NULL or "": matches all). 0 or SL_EINVAL. */
+int sl__api_fieldsel_parse(const char *s, struct sl__api_fieldsel *out,
+                           struct sl_diag *d);
+void sl__api_fieldsel_fini(struct sl__api_fieldsel *f);
+bool sl__api_fieldsel_match(const struct sl__api_fieldsel *f,
+                            const struct json_object *obj);
+
+/*
+ * Check ?labelSelector= and ?fieldSelector=, answering 400 and returning
+ * -1 when either is bad; 'fs' is filled on success (fini it).
+ */
+int sl__api_selectors(struct sl_http_req *req, const struct sl_res_kind *k,
+                      struct sl__api_fieldsel *fs);
 
 /* ---- handlers ---- */
 

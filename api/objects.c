@@ -19,6 +19,7 @@
 #include "core/yaml.h"
 #include "net/server.h"
 #include "resource/resource.h"
+#include "store/selector.h"
 #include "store/store.h"
 
 #define OBJ_JSON_DEPTH 64
@@ -196,9 +197,19 @@ static int obj_check_identity(struct sl_http_req *req,
 {
     const struct sl_res_kind *k = t->kind;
     const char *av = obj_str(o, "apiVersion"), *kind = obj_str(o, "kind");
-    struct json_object *meta = obj_meta(o);
-    const char *ns = obj_str(meta, "namespace");
+    struct json_object *meta, *m = obj_get(o, "metadata");
+    const char *ns;
     char want[200];
+
+    if (json_object_object_get_ex(o, "metadata", &m) &&
+        !json_object_is_type(m, json_type_object)) {
+        sl__api_fail(req, 400, "BadRequest", k, NULL, "metadata",
+                     "metadata: expected object, got %s",
+                     sl_res_json_type_name(m));
+        return -1;
+    }
+    meta = obj_meta(o);
+    ns = obj_str(meta, "namespace");
 
     if (k->group[0] == '\0')
         snprintf(want, sizeof(want), "%s", k->version);
@@ -251,30 +262,61 @@ static int obj_check_namespace(struct sl_api *api, struct sl_http_req *req,
     return -1;
 }
 
+int sl__api_selectors(struct sl_http_req *req, const struct sl_res_kind *k,
+                      struct sl__api_fieldsel *fs)
+{
+    const char *ls = sl_http_req_query(req, "labelSelector");
+    struct sl_selector *sel = NULL;
+    struct sl_diag d;
+
+    sl_diag_clear(&d);
+    if (ls != NULL && sl_selector_parse(ls, &sel, &d) != 0) {
+        sl__api_fail(req, 400, "BadRequest", k, NULL, NULL,
+                     "unable to parse requirement: %s", d.msg);
+        return -1;
+    }
+    sl_selector_free(sel);
+    if (sl__api_fieldsel_parse(sl_http_req_query(req, "fieldSelector"), fs,
+                               &d) != 0) {
+        sl__api_fieldsel_fini(fs);
+        sl__api_fail(req, 400, "BadRequest", k, NULL, NULL, "%s", d.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- verbs ---- */
 
 static void obj_list(struct sl_api *api, struct sl_http_req *req,
                      const struct sl__api_target *t)
 {
-    struct json_object *items = NULL, *list;
+    struct json_object *items = NULL, *all = NULL, *list;
+    struct sl__api_fieldsel fs;
     struct sl_diag d;
     uint64_t rv = 0;
     char kk[256], buf[200];
+    size_t i;
     int rc;
 
-    sl_diag_clear(&d);
-    rc =
-        sl_store_list(api->store, obj_kind_key(t->kind, kk, sizeof(kk)), t->ns,
-                      sl_http_req_query(req, "labelSelector"), &items, &rv, &d);
-    if (rc == SL_EINVAL) {
-        sl__api_fail(req, 400, "BadRequest", t->kind, NULL, NULL,
-                     "unable to parse requirement: %s", d.msg);
+    if (sl__api_selectors(req, t->kind, &fs) != 0)
         return;
-    }
+    sl_diag_clear(&d);
+    rc = sl_store_list(api->store, obj_kind_key(t->kind, kk, sizeof(kk)), t->ns,
+                       sl_http_req_query(req, "labelSelector"), &all, &rv, &d);
     if (rc != 0) {
+        sl__api_fieldsel_fini(&fs);
         obj_error(req, rc, t->kind, NULL, &d);
         return;
     }
+    items = json_object_new_array();
+    for (i = 0; i < json_object_array_length(all); i++) {
+        struct json_object *o = json_object_array_get_idx(all, i);
+
+        if (sl__api_fieldsel_match(&fs, o))
+            json_object_array_add(items, json_object_get(o));
+    }
+    json_object_put(all);
+    sl__api_fieldsel_fini(&fs);
     list = json_object_new_object();
     if (t->kind->group[0] == '\0')
         snprintf(buf, sizeof(buf), "%s", t->kind->version);
@@ -427,14 +469,26 @@ static void obj_status(struct sl_api *api, struct sl_http_req *req,
     /* The body is the object (or a patch of it): same identity rules. */
     if (!patch && obj_check_identity(req, t, body) != 0)
         goto out;
+    if (!patch && obj_str(obj_get(body, "metadata"), "name") != NULL &&
+        strcmp(obj_str(obj_get(body, "metadata"), "name"), t->name) != 0) {
+        sl__api_fail(req, 400, "BadRequest", t->kind, t->name, NULL,
+                     "the name of the object (%s) does not match the name "
+                     "on the URL (%s)",
+                     obj_str(obj_get(body, "metadata"), "name"), t->name);
+        goto out;
+    }
     if (patch) {
-        struct json_object *cur = NULL;
+        struct json_object *cur = NULL, *p;
 
         if (obj_get(old, "status") != NULL)
             json_object_deep_copy(obj_get(old, "status"), &cur, NULL);
-        st = sl_merge_patch(cur, obj_get(body, "status")
-                                     ? obj_get(body, "status")
-                                     : json_object_new_object());
+        if (!json_object_object_get_ex(body, "status", &p))
+            st = cur; /* the patch does not touch status */
+        else if (p == NULL) {
+            json_object_put(cur); /* "status": null removes it */
+            st = json_object_new_object();
+        } else
+            st = sl_merge_patch(cur, p);
     } else {
         st = json_object_get(obj_get(body, "status"));
     }
@@ -537,6 +591,12 @@ void sl__api_objects(struct sl_api *api, struct sl_http_req *req,
     const char *m = sl_http_req_method(req);
     const char *watch = sl_http_req_query(req, "watch");
 
+    /* Refuse what would otherwise be silently ignored. */
+    if (sl_http_req_query(req, "dryRun") != NULL) {
+        sl__api_fail(req, 400, "BadRequest", t->kind, t->name, NULL,
+                     "dryRun is not supported");
+        return;
+    }
     if (t->status && t->name != NULL && !sl__api_has_status(t->kind)) {
         sl__api_fail(req, 404, "NotFound", t->kind, t->name, NULL,
                      "the server could not find the requested resource");
@@ -622,13 +682,27 @@ int sl_api_apply(struct sl_api *api, const struct json_object *obj,
     name = obj_str(obj_meta(o), "name");
     ns = obj_str(obj_meta(o), "namespace");
     if (k->namespaced && (ns == NULL || *ns == '\0')) {
+        ns = api->env && api->env->default_namespace
+                 ? api->env->default_namespace
+                 : "default";
         json_object_object_add(obj_meta(o), "namespace",
-                               json_object_new_string("default"));
-        ns = "default";
+                               json_object_new_string(ns));
+        ns = obj_str(obj_meta(o), "namespace");
     }
     if (name == NULL) {
         rc = sl_diag_set(d, SL_EINVAL, "metadata.name", "is required");
         goto out;
+    }
+    if (k->namespaced) {
+        struct json_object *nsobj = NULL;
+
+        rc = sl_store_get(api->store, "Namespace", "", ns, &nsobj, d);
+        json_object_put(nsobj);
+        if (rc == SL_ENOENT)
+            rc = sl_diag_set(d, SL_ENOENT, "metadata.namespace",
+                             "namespaces \"%s\" not found", ns);
+        if (rc != 0)
+            goto out;
     }
     rc = sl_store_get(api->store, kk, k->namespaced ? ns : "", name, &old, d);
     if (rc == SL_ENOENT) {

@@ -55,7 +55,11 @@ struct json_object *sl__api_status(int code, const char *reason,
         if (field != NULL) {
             struct json_object *causes = json_object_new_array(),
                                *c = json_object_new_object();
-            const char *colon = strstr(msg, ": ");
+            /* The cause's message is what follows "<field>: ". */
+            const char *at = field[0] ? strstr(msg, field) : NULL;
+            const char *colon = at && strncmp(at + strlen(field), ": ", 2) == 0
+                                    ? at + strlen(field)
+                                    : NULL;
 
             json_object_object_add(
                 c, "reason",
@@ -79,7 +83,8 @@ void sl__api_json(struct sl_http_req *req, int code,
 {
     size_t len;
     const char *s = json_object_to_json_string_length(
-        (struct json_object *)obj, JSON_C_TO_STRING_PLAIN, &len);
+        (struct json_object *)obj,
+        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
     sl_http_respond(req, code, "application/json", s, len);
 }
@@ -123,8 +128,9 @@ const char *sl_api_error_body(void *arg, unsigned status, const char *msg,
         if (reasons[i].code == status)
             reason = reasons[i].reason;
     st = sl__api_status((int)status, reason, NULL, NULL, NULL, msg);
-    sl_buf_appends(body,
-                   json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
+    sl_buf_appends(
+        body, json_object_to_json_string_ext(
+                  st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(st);
     return "application/json";
 }

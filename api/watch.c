@@ -22,6 +22,7 @@
 
 #include "api/internal.h"
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/loop.h"
 #include "core/str.h"
@@ -35,6 +36,7 @@ struct sl__api_watch {
     const struct sl_res_kind *kind;
     struct sl_store_watch *sw;
     struct sl_timer *bookmark, *timeout;
+    struct sl__api_fieldsel fs;
     uint64_t last_rv;
     bool bookmarks, ended, failed;
     struct sl__api_watch *next;
@@ -55,27 +57,45 @@ static void watch_end(struct sl__api_watch *w, bool end_stream)
     sl_store_unwatch(w->sw);
     sl_timer_free(w->bookmark);
     sl_timer_free(w->timeout);
+    sl__api_fieldsel_fini(&w->fs);
     if (end_stream)
         sl_http_stream_end(w->req);
     sl_free(w);
 }
 
-/* Write one event line; a client too slow to take it ends the watch. */
+/* Cut off a client that cannot keep up: from a zero-delay timer, never
+ * inside a store callback or while the caller still uses 'w'. */
+static void watch_fail(struct sl__api_watch *w)
+{
+    if (w->failed)
+        return;
+    w->failed = true;
+    sl_timer_start(w->timeout, 0, 0);
+}
+
+/* Write one event line (JSON and its newline in one write). */
 static int watch_send(struct sl__api_watch *w, const char *type,
                       struct json_object *obj)
 {
-    struct json_object *ev = json_object_new_object();
-    const char *s;
-    size_t len;
+    struct json_object *ev;
+    struct sl_buf line;
     int rc;
 
+    if (w->failed)
+        return SL_ECANCELED;
+    ev = json_object_new_object();
     json_object_object_add(ev, "type", json_object_new_string(type));
     json_object_object_add(ev, "object", json_object_get(obj));
-    s = json_object_to_json_string_length(ev, JSON_C_TO_STRING_PLAIN, &len);
-    rc = sl_http_stream_write(w->req, s, len);
-    if (rc == 0)
-        rc = sl_http_stream_write(w->req, "\n", 1);
+    sl_buf_init(&line, SL_BUF_UNLIMITED);
+    sl_buf_appends(&line, json_object_to_json_string_ext(
+                              ev, JSON_C_TO_STRING_PLAIN |
+                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+    sl_buf_appendc(&line, '\n');
+    rc = sl_http_stream_write(w->req, line.data, line.len);
+    sl_buf_fini(&line);
     json_object_put(ev);
+    if (rc != 0)
+        watch_fail(w);
     return rc;
 }
 
@@ -85,20 +105,17 @@ static void watch_bookmark(void *arg)
     struct json_object *o = json_object_new_object(), *m;
     char buf[200];
 
-    if (w->kind->group[0] == '\0')
-        snprintf(buf, sizeof(buf), "%s", w->kind->version);
-    else
-        snprintf(buf, sizeof(buf), "%s/%s", w->kind->group, w->kind->version);
     json_object_object_add(o, "kind", json_object_new_string(w->kind->kind));
-    json_object_object_add(o, "apiVersion", json_object_new_string(buf));
+    json_object_object_add(o, "apiVersion",
+                           json_object_new_string(sl_res_kind_api_version(
+                               w->kind, buf, sizeof(buf))));
     m = json_object_new_object();
     snprintf(buf, sizeof(buf), "%llu",
              (unsigned long long)(w->last_rv ? w->last_rv
                                              : sl_store_rv(w->api->store)));
     json_object_object_add(m, "resourceVersion", json_object_new_string(buf));
     json_object_object_add(o, "metadata", m);
-    if (watch_send(w, "BOOKMARK", o) != 0)
-        watch_end(w, true);
+    watch_send(w, "BOOKMARK", o);
     json_object_put(o);
 }
 
@@ -109,22 +126,17 @@ static void watch_timeout(void *arg)
 
 /*
  * Store event (loop thread, after the commit, or during the replay inside
- * sl_store_watch). The watch is not freed here: a client that cannot
- * keep up is cut off from a zero-delay timer, outside the store's call.
+ * sl_store_watch). Never frees the watch (watch_fail defers that).
  */
 static void watch_event(void *arg, const struct sl_store_event *ev)
 {
     struct sl__api_watch *w = arg;
 
-    if (w->failed)
+    if (w->failed || !sl__api_fieldsel_match(&w->fs, ev->obj))
         return;
     w->last_rv = ev->rv;
-    if (watch_send(w, sl_store_event_name(ev->type), ev->obj) != 0) {
-        w->failed = true;
-        sl_timer_start(w->timeout, 0, 0);
-        return;
-    }
-    if (w->bookmarks)
+    if (watch_send(w, sl_store_event_name(ev->type), ev->obj) == 0 &&
+        w->bookmarks)
         sl_timer_start(w->bookmark, w->api->bookmark_ms, w->api->bookmark_ms);
 }
 
@@ -149,15 +161,33 @@ static int watch_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* End a just-started watch with one ERROR event carrying a Status. */
+static void watch_error(struct sl__api_watch *w, int code, const char *reason,
+                        const char *msg)
+{
+    struct json_object *st =
+        sl__api_status(code, reason, w->kind, NULL, NULL, msg);
+
+    watch_send(w, "ERROR", st);
+    json_object_put(st);
+    if (!w->failed)
+        watch_end(w, true);
+}
+
+#define WATCH_MAX_TIMEOUT_S (7 * 24 * 3600)
+
 void sl__api_watch(struct sl_api *api, struct sl_http_req *req,
                    const struct sl__api_target *t)
 {
     const char *bm = sl_http_req_query(req, "allowWatchBookmarks");
     const char *sel = sl_http_req_query(req, "labelSelector");
+    struct json_object *items = NULL;
+    struct sl__api_fieldsel fs;
     struct sl__api_watch *w;
     uint64_t since, tmo;
     struct sl_diag d;
     char kk[256];
+    size_t i;
     int rc;
 
     if (watch_parse_u64(sl_http_req_query(req, "resourceVersion"), &since) !=
@@ -168,79 +198,67 @@ void sl__api_watch(struct sl_api *api, struct sl_http_req *req,
                      "non-negative integers");
         return;
     }
+    if (sl__api_selectors(req, t->kind, &fs) != 0)
+        return;
+    sl_res_kind_key(t->kind, kk, sizeof(kk));
+    sl_diag_clear(&d);
+    if (since == 0) {
+        /* List, then watch from the list's version. */
+        rc = sl_store_list(api->store, kk, t->ns, sel, &items, &since, &d);
+        if (rc != 0) {
+            sl__api_fail(req, 500, "InternalError", t->kind, NULL, NULL,
+                         "store error: %s", d.msg);
+            sl__api_fieldsel_fini(&fs);
+            return;
+        }
+    }
     w = sl_xcalloc(1, sizeof(*w));
     w->api = api;
     w->req = req;
     w->kind = t->kind;
+    w->fs = fs;
+    w->last_rv = since;
     w->bookmarks = bm != NULL && strcmp(bm, "true") == 0;
     w->bookmark = sl_timer_new(api->loop, watch_bookmark, w);
     w->timeout = sl_timer_new(api->loop, watch_timeout, w);
-    sl_res_kind_key(t->kind, kk, sizeof(kk));
-    sl_diag_clear(&d);
-    if (since == 0) {
-        struct json_object *items = NULL;
-        uint64_t rv = 0;
-        size_t i;
+    w->next = api->watches;
+    api->watches = w;
+    sl_http_stream_begin(req, 200, "application/json");
+    sl_http_req_on_close(req, watch_closed, w);
+    /* The initial list must fit in the stream queue; a client that
+     * cannot take it is cut off (and lists with a plain GET instead). */
+    for (i = 0; items != NULL && i < json_object_array_length(items); i++) {
+        struct json_object *o = json_object_array_get_idx(items, i);
 
-        /* List, then watch from the list's version. */
-        rc = sl_store_list(api->store, kk, t->ns, sel, &items, &rv, &d);
-        if (rc != 0) {
-            sl__api_fail(req, rc == SL_EINVAL ? 400 : 500,
-                         rc == SL_EINVAL ? "BadRequest" : "InternalError",
-                         t->kind, NULL, NULL, "%s", d.msg);
-            sl_timer_free(w->bookmark);
-            sl_timer_free(w->timeout);
-            sl_free(w);
-            return;
-        }
-        sl_http_stream_begin(req, 200, "application/json");
-        w->next = api->watches;
-        api->watches = w;
-        sl_http_req_on_close(req, watch_closed, w);
-        for (i = 0; i < json_object_array_length(items); i++)
-            watch_send(w, "ADDED", json_object_array_get_idx(items, i));
-        json_object_put(items);
-        since = rv;
-        w->last_rv = rv;
-    } else {
-        sl_http_stream_begin(req, 200, "application/json");
-        w->next = api->watches;
-        api->watches = w;
-        sl_http_req_on_close(req, watch_closed, w);
-        w->last_rv = since;
+        if (sl__api_fieldsel_match(&w->fs, o) && watch_send(w, "ADDED", o) != 0)
+            break;
     }
+    json_object_put(items);
+    if (w->failed)
+        return; /* the timer ends it */
     rc = sl_store_watch(api->store, kk, t->ns, sel, since, watch_event, w,
                         &w->sw, &d);
     if (rc == SL_EGONE) {
-        struct json_object *st =
-            sl__api_status(410, "Expired", t->kind, NULL, NULL, d.msg);
-
-        watch_send(w, "ERROR", st);
-        json_object_put(st);
-        watch_end(w, true);
+        watch_error(w, 410, "Expired", d.msg);
         return;
     }
     if (rc != 0) {
-        struct json_object *st = sl__api_status(
-            rc == SL_EINVAL ? 400 : 500,
-            rc == SL_EINVAL ? "BadRequest" : "InternalError", t->kind, NULL,
-            NULL, d.msg[0] ? d.msg : sl_strerror(rc));
-
-        watch_send(w, "ERROR", st);
-        json_object_put(st);
-        watch_end(w, true);
+        watch_error(w, 500, "InternalError",
+                    d.msg[0] ? d.msg : sl_strerror(rc));
         return;
     }
     if (w->failed)
-        return; /* the timer ends it */
+        return;
     if (w->bookmarks) {
         watch_bookmark(w);
-        if (w->ended)
+        if (w->failed)
             return;
         sl_timer_start(w->bookmark, api->bookmark_ms, api->bookmark_ms);
     }
     if (tmo > 0)
-        sl_timer_start(w->timeout, tmo * 1000, 0);
+        sl_timer_start(
+            w->timeout,
+            (tmo > WATCH_MAX_TIMEOUT_S ? WATCH_MAX_TIMEOUT_S : tmo) * 1000, 0);
 }
 
 void sl__api_watch_close_all(struct sl_api *api)

@@ -175,7 +175,7 @@ static int delete_one(struct sl_cli *c, const struct sl_res_kind *k,
     if (rc == 0 && status != 200)
         rc = sl_cli_server_error(status, out);
     else if (rc == 0)
-        printf("%s%s%s \"%s\" deleted\n", k->plural, k->group[0] ? "." : "",
+        printf("%s%s%s \"%s\" deleted\n", k->singular, k->group[0] ? "." : "",
                k->group, name);
     json_object_put(out);
     return rc;

@@ -217,21 +217,45 @@ const struct sl_res_kind *sl_cli_kind(const struct sl_cli *c, const char *name)
     return k;
 }
 
+/* Percent-encode one path segment into out[outlen]. */
+static const char *cli_seg(const char *s, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+
+    for (; s != NULL && *s != '\0' && o + 4 < outlen; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+            (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL) {
+            out[o++] = (char)ch;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[ch >> 4];
+            out[o++] = hex[ch & 15];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 const char *sl_cli_path(const struct sl_res_kind *k, const char *ns,
                         const char *name, char *out, size_t outlen)
 {
-    char base[160];
+    char base[160], ens[256], ename[1024];
 
     if (k->group[0] == '\0')
         snprintf(base, sizeof(base), "/api/%s", k->version);
     else
         snprintf(base, sizeof(base), "/apis/%s/%s", k->group, k->version);
+    cli_seg(ns, ens, sizeof(ens));
+    cli_seg(name, ename, sizeof(ename));
     if (k->namespaced && ns != NULL)
-        snprintf(out, outlen, "%s/namespaces/%s/%s%s%s", base, ns, k->plural,
-                 name ? "/" : "", name ? name : "");
+        snprintf(out, outlen, "%s/namespaces/%s/%s%s%s", base, ens, k->plural,
+                 name ? "/" : "", ename);
     else
         snprintf(out, outlen, "%s/%s%s%s", base, k->plural, name ? "/" : "",
-                 name ? name : "");
+                 ename);
     return out;
 }
 
@@ -411,8 +435,18 @@ int sl_cli_call(struct sl_cli *c, const char *method, const char *path,
         return sl_cli_fail(c, "%s", d.msg[0] ? d.msg : sl_strerror(rc));
     }
     *pstatus = resp.status;
-    if (resp.body.len > 0)
-        *pout = json_tokener_parse(sl_buf_str(&resp.body));
+    if (resp.body.len > 0) {
+        /* Deeper than json-c's default of 32: stored objects may nest to
+         * the store's limit. */
+        struct json_tokener *tok = json_tokener_new_ex(128);
+
+        *pout = json_tokener_parse_ex(tok, sl_buf_str(&resp.body),
+                                      (int)resp.body.len);
+        json_tokener_free(tok);
+    }
     sl_http_client_resp_fini(&resp);
+    if (*pout == NULL && resp.status >= 200 && resp.status < 300)
+        return sl_cli_fail(c, "the server's answer to %s %s is not JSON",
+                           method, path);
     return 0;
 }

@@ -36,9 +36,47 @@ static void get_qescape(struct sl_buf *b, const char *s)
     }
 }
 
-/* Print objects (a json array) in the chosen output format. */
+static bool get_structured(const struct sl_cli *c)
+{
+    return c->output != NULL &&
+           (strcmp(c->output, "yaml") == 0 || strcmp(c->output, "json") == 0);
+}
+
+/* -o yaml|json: one object (one NAME asked for) or one v1 List of all. */
+static void get_print_structured(const struct sl_cli *c,
+                                 struct json_object *items, bool single)
+{
+    struct json_object *v = items, *list = NULL;
+    struct sl_buf b;
+
+    if (single && json_object_array_length(items) == 1) {
+        v = json_object_array_get_idx(items, 0);
+    } else {
+        list = json_object_new_object();
+        json_object_object_add(list, "apiVersion",
+                               json_object_new_string("v1"));
+        json_object_object_add(list, "items", json_object_get(items));
+        json_object_object_add(list, "kind", json_object_new_string("List"));
+        json_object_object_add(list, "metadata", json_object_new_object());
+        v = list;
+    }
+    if (strcmp(c->output, "json") == 0) {
+        printf("%s\n",
+               json_object_to_json_string_ext(
+                   v, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                          JSON_C_TO_STRING_NOSLASHESCAPE));
+    } else {
+        sl_buf_init(&b, SL_BUF_UNLIMITED);
+        sl_yaml_emit(v, 0, &b, NULL);
+        fputs(sl_buf_str(&b), stdout);
+        sl_buf_fini(&b);
+    }
+    json_object_put(list);
+}
+
+/* Tables and -o name, one kind at a time. */
 static void get_print(struct sl_cli *c, const struct sl_res_kind *k,
-                      struct json_object *items, bool single, bool *first)
+                      struct json_object *items, bool *first)
 {
     size_t i, n = json_object_array_length(items);
     const char *o = c->output;
@@ -54,35 +92,6 @@ static void get_print(struct sl_cli *c, const struct sl_res_kind *k,
             printf("%s\n",
                    sl_cli_ref(k, json_object_get_string(nm), ref, sizeof(ref)));
         }
-    } else if (o != NULL &&
-               (strcmp(o, "yaml") == 0 || strcmp(o, "json") == 0)) {
-        struct json_object *v = items, *list = NULL;
-        struct sl_buf b;
-
-        if (single) {
-            v = json_object_array_get_idx(items, 0);
-        } else {
-            list = json_object_new_object();
-            json_object_object_add(list, "apiVersion",
-                                   json_object_new_string("v1"));
-            json_object_object_add(list, "items", json_object_get(items));
-            json_object_object_add(list, "kind",
-                                   json_object_new_string("List"));
-            json_object_object_add(list, "metadata", json_object_new_object());
-            v = list;
-        }
-        if (strcmp(o, "json") == 0) {
-            printf("%s\n",
-                   json_object_to_json_string_ext(
-                       v, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                              JSON_C_TO_STRING_NOSLASHESCAPE));
-        } else {
-            sl_buf_init(&b, SL_BUF_UNLIMITED);
-            sl_yaml_emit(v, 0, &b, NULL);
-            fputs(sl_buf_str(&b), stdout);
-            sl_buf_fini(&b);
-        }
-        json_object_put(list);
     } else {
         struct sl_table t;
 
@@ -153,6 +162,7 @@ static int get_kind(struct sl_cli *c, const struct sl_res_kind *k,
 
 int sl_cmd_get(int argc, char **argv)
 {
+    struct json_object *all = NULL;
     struct sl_cli c;
     char kinds[512], *name, *next;
     bool first = true, any = false;
@@ -173,9 +183,16 @@ int sl_cmd_get(int argc, char **argv)
         failed = sl_cli_fail(&c, "names can only be given with one kind");
         goto out;
     }
+    if (c.nargs > 1 && c.all_ns) {
+        failed = sl_cli_fail(&c, "a resource cannot be retrieved by name "
+                                 "across all namespaces");
+        goto out;
+    }
+    all = json_object_new_array();
     for (name = kinds; name != NULL; name = next) {
         const struct sl_res_kind *k;
         struct json_object *items;
+        size_t i;
 
         next = strchr(name, ',');
         if (next != NULL)
@@ -190,13 +207,20 @@ int sl_cmd_get(int argc, char **argv)
         items = json_object_new_array();
         if (get_kind(&c, k, items) != 0)
             failed = 1;
+        for (i = 0; get_structured(&c) && i < json_object_array_length(items);
+             i++)
+            json_object_array_add(
+                all, json_object_get(json_object_array_get_idx(items, i)));
         if (json_object_array_length(items) > 0) {
-            get_print(&c, k, items, c.nargs == 2, &first);
+            if (!get_structured(&c))
+                get_print(&c, k, items, &first);
             any = true;
         }
         json_object_put(items);
     }
-    if (!any && failed == 0 && c.nargs == 1) {
+    if (get_structured(&c) && (any || c.nargs == 1))
+        get_print_structured(&c, all, c.nargs == 2);
+    if (!any && failed == 0 && c.nargs == 1 && !get_structured(&c)) {
         if (c.all_ns)
             fprintf(stderr, "No resources found\n");
         else
@@ -204,6 +228,7 @@ int sl_cmd_get(int argc, char **argv)
                     sl_cli_ns(&c));
     }
 out:
+    json_object_put(all);
     sl_cli_fini(&c);
     return failed;
 }
@@ -220,8 +245,10 @@ static void describe_yaml(const struct json_object *v, int indent)
     sl_yaml_emit((struct json_object *)v, 0, &b, NULL);
     for (p = sl_buf_str(&b); *p != '\0'; p = nl + 1) {
         nl = strchr(p, '\n');
-        if (nl == NULL)
-            nl = p + strlen(p) - 1;
+        if (nl == NULL) {
+            printf("%*s%s\n", indent, "", p);
+            break;
+        }
         printf("%*s%.*s\n", indent, "", (int)(nl - p), p);
     }
     sl_buf_fini(&b);

@@ -110,6 +110,7 @@ static int serve_apply_files(struct serve *s)
             enum sl_api_applied what;
             struct sl_diag d;
             bool is_ns = json_object_object_get_ex(doc, "kind", &k) &&
+                         json_object_is_type(k, json_type_string) &&
                          strcmp(json_object_get_string(k), "Namespace") == 0;
 
             if (is_ns != (pass == 0))
@@ -122,7 +123,9 @@ static int serve_apply_files(struct serve *s)
                 json_object_object_get_ex(doc, "metadata", &m);
                 json_object_object_get_ex(m, "name", &n);
                 fprintf(stderr, "sluice: -f: %s \"%s\": %s\n",
-                        k ? json_object_get_string(k) : "object",
+                        json_object_is_type(k, json_type_string)
+                            ? json_object_get_string(k)
+                            : "object",
                         n ? json_object_get_string(n) : "",
                         sl_diag_format(&d, msg, sizeof(msg)));
                 failed = 1;

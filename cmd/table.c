@@ -245,15 +245,17 @@ static char *table_text(struct json_object *v)
         size_t i, n = json_object_array_length(v), len = 0, off = 0;
         char *s;
 
-        for (i = 0; i < n; i++)
-            len += strlen(json_object_get_string(
-                       json_object_array_get_idx(v, i))) +
-                   1;
+        for (i = 0; i < n; i++) {
+            const char *e =
+                json_object_get_string(json_object_array_get_idx(v, i));
+
+            len += (e ? strlen(e) : 0) + 1;
+        }
         s = sl_xmalloc(len + 1);
         for (i = 0; i < n; i++) {
             const char *e =
                 json_object_get_string(json_object_array_get_idx(v, i));
-            size_t el = strlen(e);
+            size_t el = e ? strlen(e) : 0;
 
             if (i > 0)
                 s[off++] = ',';
@@ -266,28 +268,41 @@ static char *table_text(struct json_object *v)
     return sl_xstrdup(json_object_get_string(v));
 }
 
+/* "<a><ua><b><ub>", leaving out a zero second part (kubectl does). */
+static void table_two(char *out, size_t outlen, long long a, const char *ua,
+                      long long b, const char *ub)
+{
+    if (b == 0)
+        snprintf(out, outlen, "%lld%s", a, ua);
+    else
+        snprintf(out, outlen, "%lld%s%lld%s", a, ua, b, ub);
+}
+
 const char *sl_cli_age(long long secs, char *out, size_t outlen)
 {
     long long m = secs / 60, h = secs / 3600, d = secs / 86400, y = d / 365;
 
-    if (secs < 0)
-        snprintf(out, outlen, "<unknown>");
+    /* The steps of apimachinery's duration.HumanDuration. */
+    if (secs < -1)
+        snprintf(out, outlen, "<invalid>");
+    else if (secs < 0)
+        snprintf(out, outlen, "0s");
     else if (secs < 120)
         snprintf(out, outlen, "%llds", secs);
     else if (m < 10)
-        snprintf(out, outlen, "%lldm%llds", m, secs % 60);
+        table_two(out, outlen, m, "m", secs % 60, "s");
     else if (h < 3)
         snprintf(out, outlen, "%lldm", m);
     else if (h < 8)
-        snprintf(out, outlen, "%lldh%lldm", h, m % 60);
+        table_two(out, outlen, h, "h", m % 60, "m");
     else if (h < 48)
         snprintf(out, outlen, "%lldh", h);
     else if (h < 192)
-        snprintf(out, outlen, "%lldd%lldh", d, h % 24);
+        table_two(out, outlen, d, "d", h % 24, "h");
     else if (y < 2)
         snprintf(out, outlen, "%lldd", d);
     else if (y < 8)
-        snprintf(out, outlen, "%lldy%lldd", y, d % 365);
+        table_two(out, outlen, y, "y", d % 365, "d");
     else
         snprintf(out, outlen, "%lldy", y);
     return out;

@@ -61,9 +61,9 @@ void sl_table_add(struct sl_table *t, const struct json_object *obj,
 void sl_table_print(const struct sl_table *t, FILE *f);
 
 /*
- * Format the age 'secs' like kubectl (2m30s -> "2m30s", 3h -> "3h",
- * 2d5h -> "2d5h", 400d -> "400d"...) into out[outlen]; "<unknown>" when
- * negative. Returns out.
+ * Format the age 'secs' like kubectl's HumanDuration ("45s", "2m30s", "5m",
+ * "3h", "2d5h", "400d", "3y1d") into out[outlen]; "0s" for -1 (clock
+ * skew), "<invalid>" below. Returns out.
  */
 const char *sl_cli_age(long long secs, char *out, size_t outlen);
 

@@ -237,6 +237,18 @@ static void ctl_wake_dependents(struct sl_ctl *ctl, const char *target)
 
 /* ---- reconciling one key ---- */
 
+/* Conditions sorted by type, as Knative's condition manager keeps them. */
+static int ctl_cond_cmp(const void *a, const void *b)
+{
+    struct json_object *ca = *(struct json_object *const *)a,
+                       *cb = *(struct json_object *const *)b, *ta, *tb;
+
+    if (!json_object_object_get_ex(ca, "type", &ta) ||
+        !json_object_object_get_ex(cb, "type", &tb))
+        return 0;
+    return strcmp(json_object_get_string(ta), json_object_get_string(tb));
+}
+
 static int ctl_reconcile(struct sl_ctl *ctl, const char *key)
 {
     const struct sl_reconciler *rc;
@@ -273,6 +285,13 @@ static int ctl_reconcile(struct sl_ctl *ctl, const char *key)
     ctl->current = key;
     ret = rc->reconcile(&r);
     ctl->current = NULL;
+    {
+        struct json_object *conds;
+
+        if (json_object_object_get_ex(r.status, "conditions", &conds) &&
+            json_object_is_type(conds, json_type_array))
+            json_object_array_sort(conds, ctl_cond_cmp);
+    }
     if (json_object_object_get_ex(obj, "metadata", &meta) &&
         json_object_object_get_ex(meta, "generation", &gen))
         json_object_object_add(r.status, "observedGeneration",

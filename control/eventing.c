@@ -116,7 +116,9 @@ static int ev_dls(struct sl_rec *r, const struct json_object *delivery,
         sl_rec_set(r, "deadLetterSinkUri", NULL);
         sl_rec_cond(r, "DeadLetterSinkResolved", "False",
                     "Unable to get the dead letter sink's URI", "%s", why.msg);
-        return rc == SL_EAGAIN && why.msg[0] == '\0' ? SL_EAGAIN : 0;
+        /* A store failure is worth a retry; a missing target is not (its
+         * creation wakes us through the dependency). */
+        return rc == SL_EAGAIN ? SL_EAGAIN : 0;
     }
     sl_rec_set(r, "deadLetterSinkUri", json_object_new_string(url));
     sl_rec_cond(r, "DeadLetterSinkResolved", "True", NULL, NULL);
@@ -245,7 +247,7 @@ static int trigger_reconcile(struct sl_rec *r)
                        *delivery;
     struct sl_diag why;
     char *url = NULL;
-    int rc;
+    int rc, ret = 0;
 
     trigger_broker(r, spec, &broker);
     sl_diag_clear(&why);
@@ -255,6 +257,8 @@ static int trigger_reconcile(struct sl_rec *r)
         sl_rec_cond(r, "SubscriberResolved", "True", NULL, NULL);
         sl_free(url);
     } else {
+        if (rc == SL_EAGAIN)
+            ret = SL_EAGAIN;
         sl_rec_set(r, "subscriberUri", NULL);
         sl_rec_cond(r, "SubscriberResolved", "False",
                     "Unable to get the Subscriber's URI", "%s", why.msg);
@@ -273,7 +277,7 @@ static int trigger_reconcile(struct sl_rec *r)
                 DATAPLANE_MSG, "trigger");
     sl_rec_ready(r, ready);
     json_object_put(broker);
-    return rc;
+    return ret != 0 ? ret : rc;
 }
 
 const struct sl_reconciler sl__ctl_trigger = {

@@ -27,29 +27,33 @@ static struct json_object *oth_get(const struct json_object *o, const char *a)
     return v;
 }
 
-/* spec.sink → status.sinkUri and SinkProvided. */
-static void oth_sink(struct sl_rec *r)
+/* spec.sink → status.sinkUri and SinkProvided; SL_EAGAIN to retry. */
+static int oth_sink(struct sl_rec *r)
 {
     struct json_object *sink = oth_get(oth_get(r->obj, "spec"), "sink");
     struct sl_diag why;
     char *url = NULL;
 
+    int rc;
+
     sl_diag_clear(&why);
-    if (sl_rec_resolve(r, sink, r->ns, &url, &why) == 0) {
+    rc = sl_rec_resolve(r, sink, r->ns, &url, &why);
+    if (rc == 0) {
         sl_rec_set(r, "sinkUri", json_object_new_string(url));
         sl_rec_cond(r, "SinkProvided", "True", NULL, NULL);
         sl_free(url);
-    } else {
-        sl_rec_set(r, "sinkUri", NULL);
-        sl_rec_cond(r, "SinkProvided", "False", "NotFound", "%s", why.msg);
+        return 0;
     }
+    sl_rec_set(r, "sinkUri", NULL);
+    sl_rec_cond(r, "SinkProvided", "False", "NotFound", "%s", why.msg);
+    return rc == SL_EAGAIN ? SL_EAGAIN : 0;
 }
 
 static int source_reconcile(struct sl_rec *r)
 {
     static const char *const ready[] = { "SinkProvided", "Deployed", NULL };
+    int rc = oth_sink(r);
 
-    oth_sink(r);
     if (strcmp(r->kind->kind, "PingSource") == 0) {
         struct json_object *attrs = json_object_new_array(),
                            *a = json_object_new_object();
@@ -66,7 +70,7 @@ static int source_reconcile(struct sl_rec *r)
     sl_rec_cond(r, "Deployed", "False", "DataPlaneNotAvailable",
                 "no adapter runs this %s yet", r->kind->kind);
     sl_rec_ready(r, ready);
-    return 0;
+    return rc;
 }
 
 #define SOURCE(sym, grp, knd)                        \
@@ -84,12 +88,12 @@ static int sinkbinding_reconcile(struct sl_rec *r)
 {
     static const char *const ready[] = { "SinkProvided", "BindingAvailable",
                                          NULL };
+    int rc = oth_sink(r);
 
-    oth_sink(r);
     sl_rec_cond(r, "BindingAvailable", "False", "DataPlaneNotAvailable",
                 "no runtime binds subjects in this build yet");
     sl_rec_ready(r, ready);
-    return 0;
+    return rc;
 }
 
 const struct sl_reconciler sl__ctl_sinkbinding = {

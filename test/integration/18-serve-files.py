@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/ usr / bin / env python3
 """`sluice serve -f` applies resources at start (files and directories,
 again on every start without errors), a bad file stops the start with one
 line naming it, and SIGTERM stops the daemon cleanly (exit 0)."""
@@ -25,14 +25,13 @@ def test():
     one = write(tempdir(), "one.yaml", "apiVersion: eventing.knative.dev/v1\n"
                 "kind: Broker\nmetadata:\n  name: solo\n")
     s = Sluice("-f", d, "-f", one).start()
-    try:
-        r = s.call("GET", apipath("eventing.knative.dev", "v1", "brokers",
+try : r = s.call("GET", apipath("eventing.knative.dev", "v1", "brokers",
                                   "team", "b"))
         assert r.status == 200, r
         assert s.call("GET", BROKERS + "/solo").status == 200
     finally:
         s.stop()
-    # A restart with the same files: unchanged, still fine.
+#A restart with the same files : unchanged, still fine.
     s2 = Sluice("-f", d, data_dir=s.data_dir).start()
     s2.stop()
 
@@ -45,6 +44,18 @@ def test():
     assert rc == 1, (rc, out)
     errs = [l for l in out if l.startswith("sluice:")]
     assert len(errs) == 1 and "metadata.name" in errs[0], out
+
+#A document whose kind is null is an error, not a crash.
+    bad = write(tempdir(), "null.yaml", "apiVersion: v1\nkind: ~\n"
+                "metadata:\n  name: x\n")
+    s4 = Sluice("-f", bad)
+    s4.start(wait=False)
+    rc = s4.proc.wait(timeout=30)
+    out = s4.output().strip().splitlines()
+    assert rc == 1, (rc, out)
+    assert len([l for l in out if l.startswith("sluice:")]) == 1, out
+    assert not [l for l in out if "runtime error" in l or "Sanitizer" in l], \
+        out
 
 
 main(test)

@@ -27,7 +27,12 @@ TEST(age_like_kubectl)
     ASSERT_STR_EQ(sl_cli_age(400LL * 86400, b, sizeof(b)), "400d");
     ASSERT_STR_EQ(sl_cli_age(3 * 365LL * 86400 + 86400, b, sizeof(b)), "3y1d");
     ASSERT_STR_EQ(sl_cli_age(9 * 365LL * 86400, b, sizeof(b)), "9y");
-    ASSERT_STR_EQ(sl_cli_age(-1, b, sizeof(b)), "<unknown>");
+    ASSERT_STR_EQ(sl_cli_age(120, b, sizeof(b)), "2m");
+    ASSERT_STR_EQ(sl_cli_age(3 * 3600, b, sizeof(b)), "3h");
+    ASSERT_STR_EQ(sl_cli_age(2 * 86400, b, sizeof(b)), "2d");
+    ASSERT_STR_EQ(sl_cli_age(3 * 365LL * 86400, b, sizeof(b)), "3y");
+    ASSERT_STR_EQ(sl_cli_age(-1, b, sizeof(b)), "0s");
+    ASSERT_STR_EQ(sl_cli_age(-5, b, sizeof(b)), "<invalid>");
 }
 
 TEST(path_lookup)
@@ -86,7 +91,7 @@ TEST(broker_table)
         text,
         "NAME           URL                                 AGE      READY    "
         "REASON\n"
-        "default        http://127.0.0.1:8080/ns1/default   2m0s     False    "
+        "default        http://127.0.0.1:8080/ns1/default   2m       False    "
         "NotReady\n"
         "other-broker   <none>                              <none>   <none>   "
         "<none>\n");
