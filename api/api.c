@@ -96,12 +96,15 @@ static int api_route(struct sl_http_req *req, char **seg, size_t nseg,
         t->discovery = true;
         return 0;
     }
-    if (strcmp(seg[i], "namespaces") == 0 && left >= 3) {
+    if (strcmp(seg[i], "namespaces") == 0 && left >= 3 &&
+        !(left == 3 && strcmp(seg[i + 2], "status") == 0)) {
         /* /namespaces/<ns>/<plural>[/<name>[/status]] */
         t->ns = seg[i + 1];
         plural = seg[i + 2];
         i += 3;
     } else {
+        /* Includes /namespaces/<name>/status, the Namespace's own status
+         * subresource. */
         plural = seg[i];
         i += 1;
     }
