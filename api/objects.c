@@ -428,13 +428,13 @@ static void obj_status(struct sl_api *api, struct sl_http_req *req,
     if (!patch && obj_check_identity(req, t, body) != 0)
         goto out;
     if (patch) {
-        struct json_object *cur = NULL;
+        struct json_object *cur = NULL, *sp = obj_get(body, "status");
 
         if (obj_get(old, "status") != NULL)
             json_object_deep_copy(obj_get(old, "status"), &cur, NULL);
-        st = sl_merge_patch(cur, obj_get(body, "status")
-                                     ? obj_get(body, "status")
-                                     : json_object_new_object());
+        /* No status in the patch: nothing to merge (the patch is
+         * borrowed, so an empty one made here would leak). */
+        st = sp != NULL ? sl_merge_patch(cur, sp) : cur;
     } else {
         st = json_object_get(obj_get(body, "status"));
     }
