@@ -27,6 +27,7 @@
 #include "core/str.h"
 #include "net/server.h"
 #include "resource/resource.h"
+#include "store/selector.h"
 #include "store/store.h"
 
 struct sl__api_watch {
@@ -168,6 +169,20 @@ void sl__api_watch(struct sl_api *api, struct sl_http_req *req,
                      "non-negative integers");
         return;
     }
+    /* A bad selector is a 400 answer, not an ERROR event in a stream
+     * (which is what sl_store_watch would make of it after a replay). */
+    if (sel != NULL && *sel != '\0') {
+        struct sl_selector *ps = NULL;
+
+        sl_diag_clear(&d);
+        rc = sl_selector_parse(sel, &ps, &d);
+        sl_selector_free(ps);
+        if (rc != 0) {
+            sl__api_fail(req, 400, "BadRequest", t->kind, NULL, NULL,
+                         "unable to parse requirement: %s", d.msg);
+            return;
+        }
+    }
     w = sl_xcalloc(1, sizeof(*w));
     w->api = api;
     w->req = req;
@@ -197,8 +212,15 @@ void sl__api_watch(struct sl_api *api, struct sl_http_req *req,
         w->next = api->watches;
         api->watches = w;
         sl_http_req_on_close(req, watch_closed, w);
-        for (i = 0; i < json_object_array_length(items); i++)
-            watch_send(w, "ADDED", json_object_array_get_idx(items, i));
+        /* A list the client cannot take ends the stream like a slow
+         * client does, never with a silent gap (the client would take a
+         * partial list for the whole). */
+        for (i = 0; i < json_object_array_length(items) && !w->failed; i++)
+            if (watch_send(w, "ADDED", json_object_array_get_idx(items, i)) !=
+                0) {
+                w->failed = true;
+                sl_timer_start(w->timeout, 0, 0);
+            }
         json_object_put(items);
         since = rv;
         w->last_rv = rv;
@@ -239,8 +261,9 @@ void sl__api_watch(struct sl_api *api, struct sl_http_req *req,
             return;
         sl_timer_start(w->bookmark, api->bookmark_ms, api->bookmark_ms);
     }
-    if (tmo > 0)
-        sl_timer_start(w->timeout, tmo * 1000, 0);
+    if (tmo > 0) /* the timer clamps what it cannot represent */
+        sl_timer_start(w->timeout,
+                       tmo > UINT64_MAX / 1000 ? UINT64_MAX : tmo * 1000, 0);
 }
 
 void sl__api_watch_close_all(struct sl_api *api)
