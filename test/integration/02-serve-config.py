@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """`sluice serve --check-config` reads flags, SLUICE_* variables and a
 config file with the documented precedence, prints `configuration ok` and
 the effective settings (never a token), and refuses bad values with exit
@@ -33,7 +33,7 @@ def main():
     tmp = st.tempdir()
     data = os.path.join(tmp, "data")
 
-#Defaults.
+    # Defaults.
     r = check_config("--data-dir", data)
     assert r.returncode == 0, r
     assert r.stderr == "", r.stderr
@@ -44,7 +44,7 @@ def main():
     assert setting(r.stdout, "api-max-body") == ("3MiB", "default")
     assert setting(r.stdout, "data-dir") == (data, "--data-dir")
 
-#defaults < config file < environment < flags.
+    # defaults < config file < environment < flags.
     conf = write(os.path.join(tmp, "sluice.yaml"),
                  "api-addr: 127.0.0.1:1001\n"
                  "ingress-addr: 127.0.0.1:1002\n"
@@ -67,34 +67,34 @@ def main():
     assert setting(out, "log-level") == ("debug", conf)
     assert setting(out, "max-event-size") == ("512KiB",
                                               "SLUICE_MAX_EVENT_SIZE")
-#Paths in the file are relative to the file.
+    # Paths in the file are relative to the file.
     assert setting(out, "data-dir") == (data, conf)
     assert "- " + os.path.join(tmp, "a.yaml") in out, out
-#SLUICE_CONFIG names the file too.
+    # SLUICE_CONFIG names the file too.
     r = check_config(env={"SLUICE_CONFIG": conf})
     assert r.returncode == 0, r
     assert setting(r.stdout, "log-level") == ("debug", conf)
-#- f is repeatable and replaces the file's list.
+    # -f is repeatable and replaces the file's list.
     r = check_config("--config", conf, "-f", conf, "-f", tmp)
     assert r.returncode == 0, r
     assert "filename:  # -f\n- %s\n- %s\n" % (conf, tmp) in r.stdout, r.stdout
 
-#A token file makes a non - loopback API address acceptable; the token
-#itself never shows.
+    # A token file makes a non-loopback API address acceptable; the token
+    # itself never shows.
     token = write(os.path.join(tmp, "token"), "tok-3f9a8b7c6d5e\n")
     r = check_config("--data-dir", data, "--api-addr", "0.0.0.0:8001",
                      "--api-token-file", token)
     assert r.returncode == 0, r
     assert "tok-3f9a8b7c6d5e" not in r.stdout + r.stderr
     assert setting(r.stdout, "api-token-file") == (token, "--api-token-file")
-#A password in redis - url is masked.
+    # A password in redis-url is masked.
     r = check_config("--data-dir", data, "--redis-url",
                      "redis://:hunter2@127.0.0.1:6379/0")
     assert r.returncode == 0, r
     assert "hunter2" not in r.stdout
     assert "redis://:***@127.0.0.1:6379/0" in r.stdout, r.stdout
 
-#Bad values : exit 1, one line, naming the setting and the value.
+    # Bad values: exit 1, one line, naming the setting and the value.
     bad = [
         (["--api-addr", "foo"], None,
          ["invalid --api-addr 'foo': expected host:port"]),
@@ -102,11 +102,9 @@ def main():
          ["--ingress-url", "absolute http:// or https:// URL"]),
         (["--max-event-size", "huge"], None,
          ["--max-event-size 'huge'", "expected a size"]),
-        ([], {
-    "SLUICE_MAX_EVENT_SIZE" : "huge"},
+        ([], {"SLUICE_MAX_EVENT_SIZE": "huge"},
          ["SLUICE_MAX_EVENT_SIZE 'huge'"]),
-        ([], {
-    "SLUICE_LOG_LEVEL" : "loud"}, ["SLUICE_LOG_LEVEL 'loud'"]),
+        ([], {"SLUICE_LOG_LEVEL": "loud"}, ["SLUICE_LOG_LEVEL 'loud'"]),
         (["--shutdown-timeout", "30s"], None,
          ["--shutdown-timeout '30s'", "ISO-8601"]),
         (["--max-connections", "0"], None, ["--max-connections '0'"]),
@@ -134,7 +132,7 @@ def main():
         st.one_line_error(check_config("--data-dir", data, *args, env=env),
                           *needles)
 
-#Config file errors name the key and the file.
+    # Config file errors name the key and the file.
     cases = [
         ("api-adr: 127.0.0.1:1\n", ["unknown setting 'api-adr'"]),
         ("api-addr: foo\n", ["invalid api-addr 'foo' in", "host:port"]),
@@ -146,7 +144,7 @@ def main():
         path = write(os.path.join(tmp, "bad.yaml"), text)
         st.one_line_error(check_config("--config", path), path, *needles)
 
-#Token files other users could read or that hold no token.
+    # Token files other users could read or that hold no token.
     for text, mode, needle in [("tok\n", 0o644, "open to other users"),
                                ("\n", 0o600, "is empty"),
                                ("two words\n", 0o600, "one token")]:
@@ -160,13 +158,13 @@ def main():
                      env={"SLUICE_API_TOKEN_FILE": token}),
         "SLUICE_API_TOKEN_FILE")
 
-#Without-- check - config the same checks stop serve before it starts.
+    # Without --check-config the same checks stop serve before it starts.
     st.one_line_error(st.run("serve", "--api-addr", "foo"),
                       "invalid --api-addr 'foo'")
     st.one_line_error(st.run("serve", "--api-addr", "0.0.0.0:1",
                              "--data-dir", data), "refusing")
 
-#Help : every flag, with its variable and default; exit 0.
+    # Help: every flag, with its variable and default; exit 0.
     r = st.run("serve", "--help")
     assert r.returncode == 0, r
     for needle in ["usage: sluice serve", "--api-addr HOST:PORT",
@@ -175,7 +173,7 @@ def main():
         assert needle in r.stdout, (needle, r.stdout)
     r = st.run("help")
     assert "serve" in r.stdout, r.stdout
-#Nothing above created the data directory.
+    # Nothing above created the data directory.
     assert not os.path.exists(data), "check-config created " + data
 
 

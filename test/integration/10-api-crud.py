@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """REST API basics through the real daemon: create, get, list, replace,
 merge-patch, delete, defaults written into stored objects, resourceVersion
 and generation rules, namespaces, label selectors, discovery."""
@@ -27,7 +27,7 @@ def test(s):
     assert md["uid"] and md["creationTimestamp"].endswith("Z")
     assert md["generation"] == 1, md
     rv1 = int(md["resourceVersion"])
-#Knative's webhook defaults, written into the object.
+    # Knative's webhook defaults, written into the object.
     assert md["annotations"]["eventing.knative.dev/broker.class"], md
     d = b["spec"]["delivery"]
     assert d == {"retry": 10, "backoffPolicy": "exponential",
@@ -39,13 +39,13 @@ def test(s):
     r = s.call("GET", p + "/b1")
     assert r.status == 200 and r.json()["metadata"]["uid"] == md["uid"], r
 
-#YAML bodies are accepted too.
+    # YAML bodies are accepted too.
     r = s.call("POST", p, "apiVersion: eventing.knative.dev/v1\n"
                "kind: Broker\nmetadata:\n  name: b2\n  labels:\n"
                "    team: a\n", {"Content-Type": "application/yaml"})
     assert r.status == 201, r
 
-#List, all namespaces, label selector.
+    # List, all namespaces, label selector.
     r = s.call("GET", p)
     items = r.json()["items"]
     assert r.status == 200 and [i["metadata"]["name"] for i in items] == \
@@ -59,7 +59,7 @@ def test(s):
     r = s.call("GET", p + "?labelSelector=team%20in%20(x")
     assert r.status == 400 and r.json()["reason"] == "BadRequest", r
 
-#Another namespace : must exist first.
+    # Another namespace: must exist first.
     r = s.call("POST", apipath(*EV, "brokers", "team-a"), broker("b", "team-a"))
     assert r.status == 404 and r.json()["reason"] == "NotFound", r
     r = s.call("POST", "/api/v1/namespaces",
@@ -72,11 +72,11 @@ def test(s):
     names = [(i["metadata"]["namespace"], i["metadata"]["name"])
              for i in r.json()["items"]]
     assert names == [("default", "b1"), ("default", "b2"), ("team-a", "b")], r
-#Namespace mismatch between path and body.
+    # Namespace mismatch between path and body.
     r = s.call("POST", p, broker("x", "team-a"))
     assert r.status == 400 and r.json()["reason"] == "BadRequest", r
 
-#Merge patch of the spec bumps generation; labels only do not .
+    # Merge patch of the spec bumps generation; labels only do not.
     r = s.call("PATCH", p + "/b1",
                json.dumps({"spec": {"delivery": {"retry": 3}}}),
                {"Content-Type": "application/merge-patch+json"})
@@ -91,18 +91,18 @@ def test(s):
                json.dumps({"metadata": {"labels": {"x": "y"}}}),
                {"Content-Type": "application/merge-patch+json"})
     assert r.status == 200 and r.json()["metadata"]["generation"] == 2, r
-#An unchanged patch writes nothing : same resourceVersion.
+    # An unchanged patch writes nothing: same resourceVersion.
     rv3 = r.json()["metadata"]["resourceVersion"]
     r = s.call("PATCH", p + "/b1",
                json.dumps({"metadata": {"labels": {"x": "y"}}}),
                {"Content-Type": "application/merge-patch+json"})
     assert r.status == 200 and r.json()["metadata"]["resourceVersion"] == rv3
-#Other patch types are refused.
+    # Other patch types are refused.
     r = s.call("PATCH", p + "/b1", "[]",
                {"Content-Type": "application/json-patch+json"})
     assert r.status == 415, r
 
-#PUT with a stale resourceVersion conflicts; with the current one works.
+    # PUT with a stale resourceVersion conflicts; with the current one works.
     cur = s.call("GET", p + "/b1").json()
     stale = dict(cur)
     stale["metadata"] = dict(cur["metadata"], resourceVersion=str(rv1))
@@ -113,7 +113,7 @@ def test(s):
     assert r.status == 200 and r.json()["spec"]["delivery"]["retry"] == 4, r
     assert r.json()["metadata"]["uid"] == md["uid"]
 
-#Delete returns the object; then it is gone.
+    # Delete returns the object; then it is gone.
     r = s.call("DELETE", p + "/b2")
     assert r.status == 200 and r.json()["metadata"]["name"] == "b2", r
     r = s.call("GET", p + "/b2")
@@ -122,13 +122,13 @@ def test(s):
     r = s.call("DELETE", p + "/b2")
     assert r.status == 404, r
 
-#Deleting a namespace deletes what is in it.
+    # Deleting a namespace deletes what is in it.
     r = s.call("DELETE", "/api/v1/namespaces/team-a")
     assert r.status == 200, r
     r = s.call("GET", apipath(*EV, "brokers", "team-a", "b"))
     assert r.status == 404, r
 
-#Core kinds.
+    # Core kinds.
     r = s.call("POST", "/api/v1/namespaces/default/configmaps",
                {"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": "kafka-broker-config"},
@@ -137,7 +137,7 @@ def test(s):
     assert r.status == 201, r
     assert r.json()["data"]["default.topic.partitions"] == "10"
 
-#Discovery, health, version.
+    # Discovery, health, version.
     r = s.call("GET", "/apis/eventing.knative.dev/v1")
     assert r.status == 200, r
     res = {x["name"]: x for x in r.json()["resources"]}
@@ -156,7 +156,9 @@ def test(s):
 
 def run():
     s = Sluice().start()
-try : test(s) finally:
+    try:
+        test(s)
+    finally:
         s.stop()
 
 

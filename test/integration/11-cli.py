@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """The kubectl-like CLI against a real daemon: apply (created, configured,
 unchanged), get in every output format, short names, -A, -l, describe,
 delete by name and by file, and one-line errors with exit code 1."""
@@ -23,7 +23,7 @@ def test(s):
     r = s.cli("apply", "-f", ev)
     assert r.returncode == 0 and r.stdout.count(" unchanged") == 4, r
 
-#A change shows as configured; stdin works.
+    # A change shows as configured; stdin works.
     r = s.cli("apply", "-f", "-", input="""
 apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -36,14 +36,14 @@ spec:
     assert r.returncode == 0, r
     assert r.stdout == "broker.eventing.knative.dev/with-dls configured\n", r
 
-#A directory applies every YAML file in it, in name order.
+    # A directory applies every YAML file in it, in name order.
     r = s.cli("apply", "-f", DATA)
     assert r.returncode == 0, r
     assert "pingsource.sources.knative.dev/test-ping-source created" in \
         r.stdout, r.stdout
     assert "service.serving.knative.dev/hello created" in r.stdout, r.stdout
 
-#get : table with Knative's columns, short names, output formats.
+    # get: table with Knative's columns, short names, output formats.
     r = s.cli("get", "brokers")
     assert r.returncode == 0, r
     lines = r.stdout.splitlines()
@@ -73,14 +73,14 @@ spec:
     assert r.returncode == 0 and r.stdout == "", r
     assert "No resources found in default namespace." in r.stderr, r
 
-#describe
+    # describe
     r = s.cli("describe", "broker", "with-dls")
     assert r.returncode == 0, r
     for want in ("Name:", "with-dls", "Conditions:", "Ready",
                  "dls.example.com"):
         assert want in r.stdout, (want, r.stdout)
 
-#delete by name and by file
+    # delete by name and by file
     r = s.cli("delete", "trigger", "uri-trigger")
     assert r.returncode == 0, r
     assert r.stdout == \
@@ -89,7 +89,7 @@ spec:
     r = s.cli("delete", "-f", os.path.join(DATA, "serving.yaml"))
     assert r.returncode == 0 and "deleted" in r.stdout, r
 
-#Errors : one line, exit 1.
+    # Errors: one line, exit 1.
     one_line_error(s.cli("get", "brokerz"), "brokerz")
     one_line_error(s.cli("get", "broker", "nope"), "NotFound", "nope")
     one_line_error(s.cli("get"), "usage")
@@ -104,7 +104,7 @@ spec:
         "apiVersion: eventing.knative.dev/v1\nkind: Trigger\n"
         "metadata:\n  name: x\nspec:\n  broker: default\n  filtre: {}\n"
         "  subscriber:\n    uri: http://a.example\n")), "spec.filtre")
-#The server unreachable.
+    # The server unreachable.
     r = run("get", "brokers", "--server", "http://127.0.0.1:%d" % free_port())
     one_line_error(r, "127.0.0.1")
 

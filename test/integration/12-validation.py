@@ -1,8 +1,6 @@
-#!/ usr / bin / env python3
-""
-    "Every validation rule family answers 422 Invalid with the field path in
-    details.causes,
-    as Knative 's webhook and kubectl' s strict validation do;
+#!/usr/bin/env python3
+"""Every validation rule family answers 422 Invalid with the field path in
+details.causes, as Knative's webhook and kubectl's strict validation do;
 immutable fields are refused on update."""
 import copy
 import json
@@ -61,7 +59,7 @@ def invalid(s, obj, field, text=None):
     assert st["kind"] == "Status" and st["reason"] == "Invalid", st
     causes = st["details"]["causes"]
     fields = [c.get("field") or "" for c in causes]
-#The path may go deeper than the test names(a map key, a member).
+    # The path may go deeper than the test names (a map key, a member).
     assert any(f == field or f.startswith(field + "[") or
                f.startswith(field + ".") for f in fields), (field, st)
     if text:
@@ -69,7 +67,7 @@ def invalid(s, obj, field, text=None):
 
 
 def test(s):
-#Strict decoding : unknown fields at any depth, wrong types.
+    # Strict decoding: unknown fields at any depth, wrong types.
     invalid(s, with_(TRIGGER, "spec.filtre", {}), "spec.filtre",
             'unknown field "spec.filtre"')
     invalid(s, with_(TRIGGER, "spec.subscriber.ref", {
@@ -78,17 +76,17 @@ def test(s):
     invalid(s, with_(TRIGGER, "metadata.labelz", {}), "metadata.labelz")
     invalid(s, with_(BROKER, "spec", {"delivery": {"retry": "x"}}),
             "spec.delivery.retry")
-#Metadata rules.
+    # Metadata rules.
     invalid(s, with_(BROKER, "metadata.name", "Bad_Name"), "metadata.name")
     invalid(s, with_(BROKER, "metadata.name", None), "metadata.name")
     invalid(s, with_(BROKER, "metadata.labels", {"a": "x" * 64}),
             "metadata.labels")
-#Destinations(reference 2.4).
+    # Destinations (reference 2.4).
     invalid(s, with_(TRIGGER, "spec.subscriber", {}), "spec.subscriber")
     invalid(s, with_(TRIGGER, "spec.subscriber", {"uri": "/relative"}),
             "spec.subscriber.uri")
     invalid(s, with_(TRIGGER, "spec.subscriber", None), "spec.subscriber")
-#Delivery(reference 3.1).
+    # Delivery (reference 3.1).
     for f, v in (("retry", -1), ("backoffPolicy", "random"),
                  ("backoffDelay", "5s"), ("timeout", "PT0S"),
                  ("retryAfterMax", "PT1S"), ("format", "xml")):
@@ -97,7 +95,7 @@ def test(s):
     invalid(s, with_(BROKER, "spec", {"delivery": {
         "deadLetterSink": {"uri": "not a url"}}}),
         "spec.delivery.deadLetterSink.uri")
-#Filters(reference 2.2, 2.3).
+    # Filters (reference 2.2, 2.3).
     invalid(s, with_(TRIGGER, "spec.filter", {"attributes": {"Type": "x"}}),
             "spec.filter.attributes[Type]")
     invalid(s, with_(TRIGGER, "spec.filters", [
@@ -105,11 +103,11 @@ def test(s):
         "spec.filters[0]", "multiple dialects found")
     invalid(s, with_(TRIGGER, "spec.filters", [
         {"not": {"exact": {"A-B": "x"}}}]), "spec.filters[0].not.exact[A-B]")
-#broker / brokerRef
+    # broker / brokerRef
     invalid(s, with_(TRIGGER, "spec.brokerRef", {"name": "x"}), "spec",
             "expected exactly one, got both")
     invalid(s, with_(TRIGGER, "spec.broker", None), "spec.broker")
-#PingSource(reference 4.1).
+    # PingSource (reference 4.1).
     invalid(s, with_(PING, "spec.schedule", "61 * * * *"), "spec.schedule")
     invalid(s, with_(PING, "spec.schedule", "@every 1m"), "spec.schedule")
     invalid(s, with_(PING, "spec.timezone", "Mars/Olympus"), "spec.timezone")
@@ -119,16 +117,16 @@ def test(s):
     js = with_(PING, "spec.data", "[1,2]")
     js["spec"]["contentType"] = "application/json"
     invalid(s, js, "spec.data")
-#KafkaSource(reference 6.1).
+    # KafkaSource (reference 6.1).
     invalid(s, with_(KSRC, "spec.topics", []), "spec.topics")
     invalid(s, with_(KSRC, "spec.initialOffset", "middle"),
             "spec.initialOffset")
-#Serving traffic(reference 9.3).
+    # Serving traffic (reference 9.3).
     t = with_(KSVC, "spec.traffic", [{"percent": 50, "latestRevision": True},
                                      {"percent": 20, "revisionName": "s-1"}])
     invalid(s, t, "spec.traffic")
 
-#Immutable fields on update.
+    # Immutable fields on update.
     p = PATHS["Trigger"]
     r = s.call("POST", p, TRIGGER)
     assert r.status == 201, r
@@ -143,14 +141,16 @@ def test(s):
         "eventing.knative.dev/broker.class": "Kafka"}}}),
         {"Content-Type": "application/merge-patch+json"})
     assert r.status == 422, r
-#The failed updates changed nothing.
+    # The failed updates changed nothing.
     r = s.call("GET", PATHS["Trigger"] + "/t")
     assert r.json()["spec"]["broker"] == "default", r
 
 
 def run():
     s = Sluice().start()
-try : test(s) finally:
+    try:
+        test(s)
+    finally:
         s.stop()
 
 

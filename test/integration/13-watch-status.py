@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Watch (initial ADDED events, live changes, resume from a
 resourceVersion, too-old resourceVersion, bookmarks) and the status
 subresource (status writes never bump generation; status in a main
@@ -33,12 +33,8 @@ class Watch:
 
 
 def broker(name):
-    return
-{
-    "apiVersion" : "eventing.knative.dev/v1", "kind" : "Broker", "metadata":
-    {
-        "name" : name
-    }}
+    return {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
+            "metadata": {"name": name}}
 
 
 def test(s):
@@ -47,7 +43,7 @@ def test(s):
     e = w.next()
     assert e["type"] == "ADDED" and e["object"]["metadata"]["name"] == "a", e
     assert s.call("POST", P, broker("b")).status == 201
-#Status writes by the reconciler show up as MODIFIED; find b's ADDED.
+    # Status writes by the reconciler show up as MODIFIED; find b's ADDED.
     seen = []
     while True:
         e = w.next()
@@ -57,7 +53,7 @@ def test(s):
     rv_b = int(e["object"]["metadata"]["resourceVersion"])
     w.close()
 
-#Changes made while nobody watched are replayed from rv_b, in order.
+    # Changes made while nobody watched are replayed from rv_b, in order.
     r = s.call("PATCH", P + "/a", json.dumps({"metadata": {"labels": {
         "x": "1"}}}), {"Content-Type": "application/merge-patch+json"})
     assert r.status == 200
@@ -74,7 +70,7 @@ def test(s):
     assert ("MODIFIED", "a") in got, got
     w.close()
 
-#Bookmarks when asked for.
+    # Bookmarks when asked for.
     w = Watch(s, "&resourceVersion=%d&allowWatchBookmarks=true" % last)
     e = w.next()
     while e["type"] != "BOOKMARK":
@@ -82,7 +78,7 @@ def test(s):
     assert int(e["object"]["metadata"]["resourceVersion"]) >= last, e
     w.close()
 
-#Status subresource.
+    # Status subresource.
     cur = s.call("GET", P + "/a").json()
     gen = cur["metadata"]["generation"]
     st = {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
@@ -93,15 +89,14 @@ def test(s):
     assert r.json()["metadata"]["generation"] == gen, r
     r = s.call("GET", P + "/a/status")
     assert r.status == 200 and "status" in r.json(), r
-#A status patch that does not name status changes nothing; null
-#removes it(RFC 7386).
+    # A status patch that does not name status changes nothing.
     r = s.call("PATCH", P + "/a/status", json.dumps({"metadata": {}}),
                {"Content-Type": "application/merge-patch+json"})
     assert r.status == 200, r
-#The Namespace status subresource exists too.
+    # The Namespace status subresource exists too.
     r = s.call("GET", "/api/v1/namespaces/default/status")
     assert r.status == 200 and r.json()["metadata"]["name"] == "default", r
-#A field selector narrows a watch to one object(kubectl get - w NAME).
+    # A field selector narrows a watch to one object (kubectl get -w NAME).
     w = Watch(s, "&fieldSelector=metadata.name%3Da")
     e = w.next()
     assert e["type"] == "ADDED" and e["object"]["metadata"]["name"] == "a", e
@@ -114,13 +109,13 @@ def test(s):
         e = w.next()
     assert e["object"]["metadata"]["name"] == "a", e
     w.close()
-#A main - resource write with a status keeps the stored status.
+    # A main-resource write with a status keeps the stored status.
     cur = s.call("GET", P + "/a").json()
     cur["status"] = {"bogus": True}
     r = s.call("PUT", P + "/a", cur)
     assert r.status == 200 and "bogus" not in r.json().get("status", {}), r
 
-#A resourceVersion older than the history kept : one ERROR event, 410.
+    # A resourceVersion older than the history kept: one ERROR event, 410.
     for i in range(30):
         r = s.call("PATCH", P + "/a", json.dumps({"metadata": {"labels": {
             "n": str(i)}}}), {"Content-Type": "application/merge-patch+json"})
@@ -131,14 +126,16 @@ def test(s):
     assert e["object"]["code"] == 410 and \
         e["object"]["reason"] == "Expired", e
     w.close()
-#Bad resourceVersion values are a 400.
+    # Bad resourceVersion values are a 400.
     r = s.call("GET", P + "?watch=true&resourceVersion=abc")
     assert r.status == 400, r
 
 
 def run():
     s = Sluice("--watch-history", "10").start()
-try : test(s) finally:
+    try:
+        test(s)
+    finally:
         s.stop()
 
 

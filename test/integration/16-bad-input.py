@@ -1,29 +1,23 @@
-#!/ usr / bin / env python3
-""
-        "Malformed, oversize and garbage input on every API endpoint gets a
-        clear 4xx and
-        never crashes or
-    stalls the daemon.""
-                      "
-    import socket
+#!/usr/bin/env python3
+"""Malformed, oversize and garbage input on every API endpoint gets a
+clear 4xx and never crashes or stalls the daemon."""
+import socket
 
-        from sluicetest import MULT,
-    Sluice, apipath, main,
-    request
+from sluicetest import MULT, Sluice, apipath, main, request
 
-        P = apipath("eventing.knative.dev", "v1", "brokers", "default") OBJ =
-            P + "/b"
+P = apipath("eventing.knative.dev", "v1", "brokers", "default")
+OBJ = P + "/b"
 
-                def
-                status(s, method, path, body, ctype = "application/json")
-    : return s.call(method, path, body, { "Content-Type" : ctype })
 
-          def
-          raw(s, data, read = True, half_close = False)
-    : host,
-        port = s.api.rsplit(":", 1) c =
-            socket.create_connection((host, int(port)), timeout = 10 * MULT)
-try : c.sendall(data)
+def status(s, method, path, body, ctype="application/json"):
+    return s.call(method, path, body, {"Content-Type": ctype})
+
+
+def raw(s, data, read=True, half_close=False):
+    host, port = s.api.rsplit(":", 1)
+    c = socket.create_connection((host, int(port)), timeout=10 * MULT)
+    try:
+        c.sendall(data)
         if half_close:
             c.shutdown(socket.SHUT_WR)
         if read:
@@ -50,12 +44,12 @@ def test(s):
                 assert r.json()["kind"] == "Status", r
         r = status(s, "PATCH", OBJ, body, "application/merge-patch+json")
         assert r.status in (400, 422), (body[:40], r)
-#Unknown content types.
+    # Unknown content types.
     r = status(s, "POST", P, b"{}", "text/plain")
     assert r.status == 415, r
-#Oversize body : 413 on every writing endpoint, before the body is
-#even sent(Content - Length over the limit), and for a chunked body
-#that grows past it.
+    # Oversize body: 413 on every writing endpoint, before the body is
+    # even sent (Content-Length over the limit), and for a chunked body
+    # that grows past it.
     for method, path, ct in (("POST", P, "application/json"),
                              ("PUT", OBJ, "application/json"),
                              ("PATCH", OBJ, "application/merge-patch+json")):
@@ -72,9 +66,9 @@ def test(s):
                        % (method, path, ct)).encode() + body)
         assert resp == b"" or resp.startswith(b"HTTP/1.1 413"), \
             (method, resp[:80])
-#Garbage on the socket : 400, then the server still answers.
-#(bytes that are not HTTP at all get no answer, the connection is just
-#closed; without a line end that happens at the request - head deadline)
+    # Garbage on the socket: 400, then the server still answers.
+    # (bytes that are not HTTP at all get no answer, the connection is just
+    # closed; without a line end that happens at the request-head deadline)
     resp = raw(s, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" * 20 +
                b"\r\n\r\n")
     assert resp == b"" or resp.startswith(b"HTTP/1.1 400"), resp[:80]
@@ -84,16 +78,17 @@ def test(s):
                b"X: " + b"a" * 100000 + b"\r\n\r\n")
     assert resp == b"" or b" 431 " in resp[:20] or b" 413 " in resp[:20] \
         or b" 400 " in resp[:20], resp[:80]
-#A half - sent request does not block others.
+    # A half-sent request does not block others.
     host, port = s.api.rsplit(":", 1)
     slow = socket.create_connection((host, int(port)))
     slow.sendall(b"POST " + P.encode() + b" HTTP/1.1\r\nHost: x\r\n"
                  b"Content-Length: 100\r\n\r\n{")
-    try : assert request(s.api, "GET", "/healthz").status == 200
+    try:
+        assert request(s.api, "GET", "/healthz").status == 200
         assert s.call("GET", OBJ).status == 200
     finally:
         slow.close()
-#Bad paths and query parameters.
+    # Bad paths and query parameters.
     for path in ("/apis/eventing.knative.dev/v1/namespaces/default/nope",
                  "/apis/x/v1/namespaces/default/brokers",
                  "/apis/eventing.knative.dev/v9/namespaces/default/brokers",
@@ -123,7 +118,9 @@ def test(s):
 
 def run():
     s = Sluice().start()
-        try : test(s) finally:
+    try:
+        test(s)
+    finally:
         s.stop()
 
 

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """The reconcile loop: Broker addresses, destination resolution for every
 kind of reference, a Trigger waiting for its Broker, dependents
 re-reconciled when what they point at changes, and statuses that say
@@ -34,8 +34,9 @@ def settled(s, kind, name, pred, group=EV, what=None):
         st = o.get("status", {})
         return st.get("observedGeneration") == \
             o["metadata"]["generation"] and pred(o)
-try : wait_for(check, 10,
-               what or "%s/%s status" % (kind, name)) except AssertionError:
+    try:
+        wait_for(check, 10, what or "%s/%s status" % (kind, name))
+    except AssertionError:
         raise AssertionError("last seen: %s" % json.dumps(box.get("o")))
     return box["o"]
 
@@ -46,7 +47,7 @@ def post(s, kind, obj, group=EV):
 
 
 def test(s):
-#A Trigger before its Broker : BrokerReady False, BrokerDoesNotExist.
+    # A Trigger before its Broker: BrokerReady False, BrokerDoesNotExist.
     post(s, "triggers", {
         "apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
         "metadata": {"name": "t"},
@@ -58,14 +59,14 @@ def test(s):
     assert cond(t, "BrokerReady")["status"] == "False", t
     assert cond(t, "BrokerReady")["reason"] == "BrokerDoesNotExist", t
     assert cond(t, "Ready")["status"] == "False", t
-#ref to a core Service plus a relative uri.
+    # ref to a core Service plus a relative uri.
     assert t["status"]["subscriberUri"] == \
         "http://disp.default.svc.cluster.local/events", t
     assert cond(t, "SubscriberResolved")["status"] == "True"
     assert cond(t, "DeadLetterSinkResolved")["reason"] == \
         "DeadLetterSinkNotConfigured"
 
-#The Broker appears : the Trigger is reconciled again by itself.
+    # The Broker appears: the Trigger is reconciled again by itself.
     post(s, "brokers", {
         "apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
         "metadata": {"name": "b"},
@@ -77,14 +78,14 @@ def test(s):
     assert b["status"]["address"]["url"] == \
         "http://%s/default/b" % s.ingress, b
     assert cond(b, "Addressable")["status"] == "True"
-#Nothing serves the broker yet, and the status says so.
+    # Nothing serves the broker yet, and the status says so.
     assert cond(b, "Ready")["status"] == "False", b
     assert cond(b, "Ready")["reason"] == "DataPlaneNotAvailable", b
-#Its dead - letter sink(another Broker) does not exist yet.
+    # Its dead-letter sink (another Broker) does not exist yet.
     assert cond(b, "DeadLetterSinkResolved")["status"] == "False", b
     t = settled(s, "triggers", "t", lambda o: cond(
         o, "BrokerReady")["reason"] != "BrokerDoesNotExist")
-#The Trigger inherits the Broker's dead-letter sink once it resolves.
+    # The Trigger inherits the Broker's dead-letter sink once it resolves.
     post(s, "brokers", {"apiVersion": "eventing.knative.dev/v1",
                         "kind": "Broker", "metadata": {"name": "dead"}})
     b = settled(s, "brokers", "b", lambda o: cond(
@@ -96,7 +97,7 @@ def test(s):
     assert t["status"]["deadLetterSinkUri"] == \
         "http://%s/default/dead" % s.ingress, t
 
-#A subscriber that is a Knative Service without an address yet.
+    # A subscriber that is a Knative Service without an address yet.
     post(s, "triggers", {
         "apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
         "metadata": {"name": "t2", "annotations": {
@@ -112,7 +113,7 @@ def test(s):
     assert cond(t2, "DependencyReady")["reason"] == \
         "DependencyDoesNotExist", t2
 
-#A PingSource resolves its Broker sink; the dependent Trigger notices.
+    # A PingSource resolves its Broker sink; the dependent Trigger notices.
     post(s, "pingsources", {
         "apiVersion": "sources.knative.dev/v1", "kind": "PingSource",
         "metadata": {"name": "p"},
@@ -129,7 +130,7 @@ def test(s):
     settled(s, "triggers", "t2", lambda o: cond(
         o, "DependencyReady")["reason"] != "DependencyDoesNotExist")
 
-#Deleting the Broker takes the Trigger back to BrokerDoesNotExist.
+    # Deleting the Broker takes the Trigger back to BrokerDoesNotExist.
     assert s.call("DELETE", path("brokers", "b")).status == 200
     settled(s, "triggers", "t", lambda o: cond(
         o, "BrokerReady")["reason"] == "BrokerDoesNotExist")
@@ -137,7 +138,7 @@ def test(s):
         o, "SinkProvided")["status"] == "False",
         group="sources.knative.dev")
 
-#A spec change bumps generation; observedGeneration follows.
+    # A spec change bumps generation; observedGeneration follows.
     r = s.call("PATCH", path("triggers", "t"), json.dumps(
         {"spec": {"subscriber": {"uri": "/other"}}}),
         {"Content-Type": "application/merge-patch+json"})
@@ -149,7 +150,9 @@ def test(s):
 
 def run():
     s = Sluice().start()
-    try : test(s) finally:
+    try:
+        test(s)
+    finally:
         s.stop()
 
 

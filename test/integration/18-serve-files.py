@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """`sluice serve -f` applies resources at start (files and directories,
 again on every start without errors), a bad file stops the start with one
 line naming it, and SIGTERM stops the daemon cleanly (exit 0)."""
@@ -25,13 +25,14 @@ def test():
     one = write(tempdir(), "one.yaml", "apiVersion: eventing.knative.dev/v1\n"
                 "kind: Broker\nmetadata:\n  name: solo\n")
     s = Sluice("-f", d, "-f", one).start()
-try : r = s.call("GET", apipath("eventing.knative.dev", "v1", "brokers",
+    try:
+        r = s.call("GET", apipath("eventing.knative.dev", "v1", "brokers",
                                   "team", "b"))
         assert r.status == 200, r
         assert s.call("GET", BROKERS + "/solo").status == 200
     finally:
         s.stop()
-#A restart with the same files : unchanged, still fine.
+    # A restart with the same files: unchanged, still fine.
     s2 = Sluice("-f", d, data_dir=s.data_dir).start()
     s2.stop()
 
@@ -45,7 +46,7 @@ try : r = s.call("GET", apipath("eventing.knative.dev", "v1", "brokers",
     errs = [l for l in out if l.startswith("sluice:")]
     assert len(errs) == 1 and "metadata.name" in errs[0], out
 
-#A document whose kind is null is an error, not a crash.
+    # A document whose kind is null is an error, not a crash.
     bad = write(tempdir(), "null.yaml", "apiVersion: v1\nkind: ~\n"
                 "metadata:\n  name: x\n")
     s4 = Sluice("-f", bad)

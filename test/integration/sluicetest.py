@@ -47,7 +47,8 @@ def wait_for(fn, seconds=10, what="condition", interval=0.02):
     end = deadline(seconds)
     last = None
     while True:
-try : v = fn()
+        try:
+            v = fn()
             if v:
                 return v
         except (OSError, http.client.HTTPException) as e:
@@ -156,12 +157,8 @@ class Sluice:
     def headers(self):
         if self.token_file:
             with open(self.token_file) as f:
-                return
-    {
-        "Authorization" : "Bearer " + f.read().strip()
-    } return
-    {
-    }
+                return {"Authorization": "Bearer " + f.read().strip()}
+        return {}
 
     def wait_ready(self, seconds=20):
         def ready():
@@ -196,26 +193,29 @@ class Sluice:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
-    try : rc
-        = self.proc.wait(timeout = timeout * MULT)
-              except subprocess.TimeoutExpired
-            : self.proc.kill() self.proc
-                  .wait() raise AssertionError(
-                      "sluice did not stop on SIGTERM:\n" + self.output())
-                      self.log.close() if rc != 0
-            : raise AssertionError("sluice exited with %d:\n%s" %
-                                   (rc, self.output()))
+        try:
+            rc = self.proc.wait(timeout=timeout * MULT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("sluice did not stop on SIGTERM:\n"
+                                 + self.output())
+        self.log.close()
+        if rc != 0:
+            raise AssertionError("sluice exited with %d:\n%s"
+                                 % (rc, self.output()))
 
-                  def
-                  kill9(self)
-            : self.proc.kill() self.proc.wait() self.log.close()
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
 
-                  def
-                  main(fn)
-            : ""
-              "Run a test's main function: 'ok' on success, exit 1 on failure."
-              ""
-        try : fn() except AssertionError as e:
+
+def main(fn):
+    """Run a test's main function: 'ok' on success, exit 1 on failure."""
+    try:
+        fn()
+    except AssertionError as e:
         print("FAIL:", e, file=sys.stderr)
         sys.exit(1)
     print("ok")
