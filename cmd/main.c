@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd/version.h"
+#include "cmd/config.h"
+#include "core/err.h"
+#include "core/version.h"
+
+extern char **environ;
 
 struct cmd {
     const char *name;
@@ -17,8 +21,10 @@ struct cmd {
 
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
+static int cmd_serve(int argc, char **argv);
 
 static const struct cmd commands[] = {
+    { "serve", "run the daemon (sluice serve --help)", cmd_serve },
     { "version", "print the version and exit", cmd_version },
     { "help", "show this help", cmd_help },
 };
@@ -32,6 +38,33 @@ static int cmd_version(int argc, char **argv)
     }
     printf("sluice %s\n", SL_VERSION);
     return 0;
+}
+
+/* Until the daemon lands: read and check the configuration, nothing more. */
+static int cmd_serve(int argc, char **argv)
+{
+    struct sl_config cfg;
+    struct sl_diag d;
+    int rc = 1;
+
+    sl_diag_clear(&d);
+    if (sl_config_load(&cfg, argc, argv, environ, &d) < 0 ||
+        (!cfg.help && sl_config_check(&cfg, &d) < 0)) {
+        fprintf(stderr, "sluice: %s\n", d.msg);
+        goto out;
+    }
+    if (cfg.help) {
+        sl_config_help(stdout);
+        rc = 0;
+    } else if (cfg.check_config) {
+        printf("configuration ok\n");
+        rc = sl_config_dump(&cfg, stdout) < 0 ? 1 : 0;
+    } else {
+        fprintf(stderr, "sluice: serve: not implemented yet\n");
+    }
+out:
+    sl_config_fini(&cfg);
+    return rc;
 }
 
 static int cmd_help(int argc, char **argv)

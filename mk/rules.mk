@@ -12,6 +12,10 @@ FUZZ_SRCS = $(wildcard test/fuzz/fuzz_*.c)
 
 LIB_OBJS  = $(LIB_SRCS:%.c=$(O)/%.o)
 CMD_OBJS  = $(CMD_SRCS:%.c=$(O)/%.o)
+# cmd/ minus main.o is archived too, so unit tests can link the CLI and
+# configuration code (test/unit/config_test.c and the like).
+CMDLIB_OBJS = $(filter-out $(O)/cmd/main.o,$(CMD_OBJS))
+CMDLIB    = $(O)/libsluice-cmd.a
 UNIT_BINS = $(UNIT_SRCS:test/unit/%.c=$(O)/test/unit/%)
 AUX_OBJS  = $(UNIT_AUX:%.c=$(O)/%.o)
 FUZZ_BINS = $(FUZZ_SRCS:test/fuzz/%.c=build/fuzz/%)
@@ -23,10 +27,15 @@ LIB       = $(O)/libsluice.a
 
 all: $(BIN)
 
-$(BIN): $(CMD_OBJS) $(LIB)
+$(BIN): $(O)/cmd/main.o $(CMDLIB) $(LIB)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(O)/cmd/main.o $(CMDLIB) $(LIB) $(LDLIBS)
+
+$(CMDLIB): $(CMDLIB_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -38,9 +47,9 @@ $(O)/%.o: %.c
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(O)/test/unit/%: $(O)/test/unit/%.o $(AUX_OBJS) $(LIB)
+$(O)/test/unit/%: $(O)/test/unit/%.o $(AUX_OBJS) $(CMDLIB) $(LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(AUX_OBJS) $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(AUX_OBJS) $(CMDLIB) $(LIB) $(LDLIBS)
 
 build/fuzz/fuzz_%: build/fuzz/test/fuzz/fuzz_%.o $(LIB)
 	@echo "  LD      $@"
