@@ -25,6 +25,8 @@ void sl_res_env_init(struct sl_res_env *env)
     env->delivery_retryafter = false;
     env->cross_namespace_event_links = false;
     env->kreference_group = false;
+    env->new_apiserversource_filters = false;
+    env->zoneinfo_dir = "/usr/share/zoneinfo";
 }
 
 /* Step 2: every top-level member against the kind's table. */

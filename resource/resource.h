@@ -9,8 +9,10 @@
  * sl_res_kind in its own file, listed once in resource/registry.c;
  * docs/resource.md explains how to add one.
  *
- * Everything here is a pure function of its arguments: no I/O, no
- * logging, no clock, no randomness (generateName is the store's job).
+ * Everything here is a pure function of its arguments: no logging, no
+ * clock, no randomness (generateName is the store's job), and no I/O
+ * except one read-only look: a PingSource's time zone must name a TZif
+ * file under env->zoneinfo_dir (as Go's time.LoadLocation checks it).
  * Calls on different objects may run on any threads at once; the only
  * global is the CESQL hook of duck.h, set once at startup.
  */
@@ -49,6 +51,11 @@ struct sl_res_env {
     bool delivery_retryafter;         /* delivery-retryafter: disabled */
     bool cross_namespace_event_links; /* cross-namespace-event-links: off */
     bool kreference_group;            /* kreference-group: disabled */
+    /* ApiServerSource spec.filters (new-apiserversource-filters). */
+    bool new_apiserversource_filters; /* disabled */
+    /* Where IANA time zones are looked up for PingSource spec.timezone
+     * ("/usr/share/zoneinfo"); NULL checks the name's syntax only. */
+    const char *zoneinfo_dir;
 };
 
 /* Fill 'env' with Knative's shipped defaults (see the members). */
