@@ -8,10 +8,12 @@
 set -eu
 
 # Build libraries (pkg-config names in the Makefile), compilers and checkers,
-# and the servers and clients the tests drive.
+# time zones (PingSource timezone), and the servers and clients the tests
+# drive.
 PKGS="make gcc pkg-config clang libclang-rt-14-dev clang-format valgrind
 libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev libsqlite3-dev
 libhiredis-dev librdkafka-dev librabbitmq-dev
+tzdata
 redis-server rabbitmq-server kcat python3 curl hey"
 
 missing=""
