@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/merge_patch.h"
 #include "core/str.h"
+#include "core/uuid.h"
 #include "core/yaml.h"
 #include "net/server.h"
 #include "resource/resource.h"
@@ -285,6 +286,25 @@ int sl__api_selectors(struct sl_http_req *req, const struct sl_res_kind *k,
     return 0;
 }
 
+/*
+ * Admission for a create. Defaults that Knative's webhook derives from a
+ * random UUID (KafkaSource's consumerGroup) are derived from
+ * metadata.uid, which admission may not invent (it is pure): give the
+ * object a fresh one first. The store assigns the real uid and ignores
+ * this one, so the defaulted value is as random as Knative's.
+ */
+static int obj_admit_create(struct sl_api *api, struct json_object *o,
+                            const struct sl_res_kind **pk, struct sl_diag *d)
+{
+    struct json_object *meta = obj_get(o, "metadata");
+    char uid[SL_UUID_STR_LEN + 1];
+
+    if (meta != NULL && json_object_is_type(meta, json_type_object) &&
+        obj_get(meta, "uid") == NULL && sl_uuid_v4(uid) == 0)
+        json_object_object_add(meta, "uid", json_object_new_string(uid));
+    return sl_res_admit(o, NULL, api->env, pk, d);
+}
+
 /* ---- verbs ---- */
 
 static void obj_list(struct sl_api *api, struct sl_http_req *req,
@@ -353,7 +373,7 @@ static void obj_create(struct sl_api *api, struct sl_http_req *req,
         obj_check_namespace(api, req, t) != 0)
         goto out;
     sl_diag_clear(&d);
-    rc = sl_res_admit(o, NULL, api->env, &k, &d);
+    rc = obj_admit_create(api, o, &k, &d);
     if (rc == 0)
         rc = sl_store_create(api->store, obj_kind_key(t->kind, kk, sizeof(kk)),
                              t->kind->namespaced, o, &stored, &d);
@@ -706,7 +726,7 @@ int sl_api_apply(struct sl_api *api, const struct json_object *obj,
     }
     rc = sl_store_get(api->store, kk, k->namespaced ? ns : "", name, &old, d);
     if (rc == SL_ENOENT) {
-        rc = sl_res_admit(o, NULL, api->env, &k, d);
+        rc = obj_admit_create(api, o, &k, d);
         if (rc == 0)
             rc = sl_store_create(api->store, kk, k->namespaced, o, &stored, d);
         *what = SL_API_CREATED;

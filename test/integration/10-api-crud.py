@@ -137,6 +137,20 @@ def test(s):
     assert r.status == 201, r
     assert r.json()["data"]["default.topic.partitions"] == "10"
 
+    # Defaults Knative derives from a random UUID: KafkaSource's group.
+    ks = apipath("sources.knative.dev", "v1", "kafkasources", "default")
+    r = s.call("POST", ks, {
+        "apiVersion": "sources.knative.dev/v1", "kind": "KafkaSource",
+        "metadata": {"name": "ks"},
+        "spec": {"bootstrapServers": ["localhost:9092"], "topics": ["t"],
+                 "sink": {"uri": "http://sink.example.com/"}}})
+    assert r.status == 201, r
+    group = r.json()["spec"]["consumerGroup"]
+    assert group.startswith("knative-kafka-source-") and len(group) == 57, r
+    r = s.call("PATCH", ks + "/ks", json.dumps({"spec": {"topics": ["t2"]}}),
+               {"Content-Type": "application/merge-patch+json"})
+    assert r.status == 200 and r.json()["spec"]["consumerGroup"] == group, r
+
     # Discovery, health, version.
     r = s.call("GET", "/apis/eventing.knative.dev/v1")
     assert r.status == 200, r
