@@ -14,19 +14,23 @@
 
 #include "core/str.h"
 
-#define SL_RES_KINDS(X)                                              \
-    X(namespace)       /* v1 Namespace */                            \
-    X(configmap)       /* v1 ConfigMap */                            \
-    X(secret)          /* v1 Secret */                               \
-    X(broker)          /* eventing.knative.dev/v1 Broker */          \
-    X(trigger)         /* eventing.knative.dev/v1 Trigger */         \
-    X(kafkasink)       /* eventing.knative.dev/v1alpha1 KafkaSink */ \
-    X(pingsource)      /* sources.knative.dev/v1 PingSource */       \
-    X(apiserversource) /* sources.knative.dev/v1 ApiServerSource */  \
-    X(containersource) /* sources.knative.dev/v1 ContainerSource */  \
-    X(sinkbinding)     /* sources.knative.dev/v1 SinkBinding */      \
-    X(kafkasource)     /* sources.knative.dev/v1 KafkaSource */      \
-    X(rabbitmqsource)  /* sources.knative.dev/v1alpha1 RabbitmqSource */
+#define SL_RES_KINDS(X)                                                  \
+    X(namespace)       /* v1 Namespace */                                \
+    X(configmap)       /* v1 ConfigMap */                                \
+    X(secret)          /* v1 Secret */                                   \
+    X(broker)          /* eventing.knative.dev/v1 Broker */              \
+    X(trigger)         /* eventing.knative.dev/v1 Trigger */             \
+    X(kafkasink)       /* eventing.knative.dev/v1alpha1 KafkaSink */     \
+    X(pingsource)      /* sources.knative.dev/v1 PingSource */           \
+    X(apiserversource) /* sources.knative.dev/v1 ApiServerSource */      \
+    X(containersource) /* sources.knative.dev/v1 ContainerSource */      \
+    X(sinkbinding)     /* sources.knative.dev/v1 SinkBinding */          \
+    X(kafkasource)     /* sources.knative.dev/v1 KafkaSource */          \
+    X(rabbitmqsource)  /* sources.knative.dev/v1alpha1 RabbitmqSource */ \
+    X(service)         /* serving.knative.dev/v1 Service */              \
+    X(configuration)   /* serving.knative.dev/v1 Configuration */        \
+    X(revision)        /* serving.knative.dev/v1 Revision */             \
+    X(route)           /* serving.knative.dev/v1 Route */
 
 #define X(name) extern const struct sl_res_kind sl_res_kind_##name;
 SL_RES_KINDS(X)

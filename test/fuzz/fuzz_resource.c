@@ -28,10 +28,14 @@ static void fz_check(int rc, const struct sl_diag *d)
         abort();
 }
 
+/* A copy of 'o'; NULL for NULL (an empty YAML document is JSON null,
+ * which json_object_deep_copy refuses). */
 static struct json_object *fz_copy(struct json_object *o)
 {
     struct json_object *c = NULL;
 
+    if (o == NULL)
+        return NULL;
     if (json_object_deep_copy(o, &c, NULL) != 0)
         abort();
     return c;

@@ -14,7 +14,7 @@ TEST(registry_is_consistent)
 
     sl_diag_clear(&d);
     ASSERT_OK(sl_res_registry_check(&d));
-    ASSERT_EQ(n, 12);
+    ASSERT_EQ(n, 16);
     for (i = 0; i < n; i++) {
         const struct sl_res_kind *k = sl_res_kind_at(i);
         char av[128];
