@@ -42,8 +42,8 @@ void sl__res_podspec_set_defaults(struct json_object *spec);
  * variables, probes, volumes and mounts. 'p' names the spec. Returns 0 or
  * SL_EINVAL.
  */
-int sl__res_podspec_validate(const struct json_object *spec,
-                             struct sl_res_path *p, struct sl_diag *d);
+int sl__res_sv_podspec_validate(const struct json_object *spec,
+                                struct sl_res_path *p, struct sl_diag *d);
 
 /* RevisionSpec defaults: timeoutSeconds, responseStartTimeoutSeconds and
  * containerConcurrency as config-defaults says, then the PodSpec's. */

@@ -812,8 +812,8 @@ static int ps_volumes(const struct json_object *vols,
     return rc;
 }
 
-int sl__res_podspec_validate(const struct json_object *spec,
-                             struct sl_res_path *p, struct sl_diag *d)
+int sl__res_sv_podspec_validate(const struct json_object *spec,
+                                struct sl_res_path *p, struct sl_diag *d)
 {
     const struct json_object *cs = sl_res_get(spec, "containers");
     const struct json_object *vols = sl_res_get(spec, "volumes");
@@ -895,5 +895,5 @@ int sl__res_revspec_validate(const struct json_object *spec,
                              struct sl_res_path *p, struct sl_diag *d)
 {
     /* The numbers' bounds are in the table. */
-    return sl__res_podspec_validate(spec, p, d);
+    return sl__res_sv_podspec_validate(spec, p, d);
 }

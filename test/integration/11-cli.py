@@ -42,6 +42,9 @@ spec:
     assert "pingsource.sources.knative.dev/test-ping-source created" in \
         r.stdout, r.stdout
     assert "service.serving.knative.dev/hello created" in r.stdout, r.stdout
+    # eventing.yaml is in the directory too: with-dls goes back to retry 5.
+    assert "broker.eventing.knative.dev/with-dls configured" in r.stdout, \
+        r.stdout
 
     # get: table with Knative's columns, short names, output formats.
     r = s.cli("get", "brokers")
@@ -59,9 +62,9 @@ spec:
     assert r.stdout == "pingsource.sources.knative.dev/test-ping-source\n", r
     r = s.cli("get", "broker", "with-dls", "-o", "json")
     b = json.loads(r.stdout)
-    assert b["spec"]["delivery"]["retry"] == 7, b
+    assert b["spec"]["delivery"]["retry"] == 5, b
     r = s.cli("get", "broker", "with-dls", "-o", "yaml")
-    assert r.returncode == 0 and "retry: 7" in r.stdout, r
+    assert r.returncode == 0 and "retry: 5" in r.stdout, r
     assert r.stdout.startswith("apiVersion: eventing.knative.dev/v1\n"), r
     r = s.cli("get", "brokers", "-o", "yaml")
     assert "kind: List" in r.stdout and "items:" in r.stdout, r.stdout
