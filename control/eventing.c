@@ -15,44 +15,23 @@
 #include "control/internal.h"
 #include "core/alloc.h"
 #include "core/err.h"
+#include "resource/schema.h"
 
 #define DATAPLANE_REASON "DataPlaneNotAvailable"
 #define DATAPLANE_MSG    "no data plane serves this %s yet"
-
-static struct json_object *ev_get(const struct json_object *o, const char *a,
-                                  const char *b)
-{
-    struct json_object *v = (struct json_object *)o;
-
-    if (v == NULL || !json_object_object_get_ex(v, a, &v))
-        return NULL;
-    if (b != NULL && !json_object_object_get_ex(v, b, &v))
-        return NULL;
-    return v;
-}
-
-static const char *ev_str(const struct json_object *o, const char *a,
-                          const char *b)
-{
-    struct json_object *v = ev_get(o, a, b);
-
-    return v != NULL && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
 
 /* The condition 'type' of an object's status, or NULL. */
 static struct json_object *ev_cond(const struct json_object *obj,
                                    const char *type)
 {
-    struct json_object *conds = ev_get(obj, "status", "conditions");
+    struct json_object *conds = sl_res_dig(obj, "status.conditions");
     size_t i;
 
     if (conds == NULL || !json_object_is_type(conds, json_type_array))
         return NULL;
     for (i = 0; i < json_object_array_length(conds); i++) {
         struct json_object *c = json_object_array_get_idx(conds, i);
-        const char *t = ev_str(c, "type", NULL);
+        const char *t = sl_res_get_str(c, "type");
 
         if (t != NULL && strcmp(t, type) == 0)
             return c;
@@ -98,7 +77,7 @@ static char *ev_ingress_url(struct sl_rec *r)
 static int ev_dls(struct sl_rec *r, const struct json_object *delivery,
                   const char *ns)
 {
-    struct json_object *dls = ev_get(delivery, "deadLetterSink", NULL);
+    struct json_object *dls = sl_res_get(delivery, "deadLetterSink");
     struct sl_diag why;
     char *url = NULL;
     int rc;
@@ -139,7 +118,7 @@ static int broker_reconcile(struct sl_rec *r)
 
     ev_set_address(r, url);
     sl_free(url);
-    rc = ev_dls(r, ev_get(r->obj, "spec", "delivery"), r->ns);
+    rc = ev_dls(r, sl_res_dig(r->obj, "spec.delivery"), r->ns);
     sl_rec_cond(r, "IngressReady", "False", DATAPLANE_REASON, DATAPLANE_MSG,
                 "broker");
     sl_rec_ready(r, ready);
@@ -159,14 +138,14 @@ static void ev_mirror_ready(struct sl_rec *r, const char *type,
                             const struct json_object *obj, const char *what)
 {
     struct json_object *c = ev_cond(obj, "Ready");
-    const char *st = ev_str(c, "status", NULL);
+    const char *st = sl_res_get_str(c, "status");
 
     if (st != NULL && strcmp(st, "True") == 0)
         sl_rec_cond(r, type, "True", NULL, NULL);
     else if (st != NULL && strcmp(st, "False") == 0)
-        sl_rec_cond(r, type, "False", ev_str(c, "reason", NULL), "%s",
-                    ev_str(c, "message", NULL) ? ev_str(c, "message", NULL)
-                                               : "");
+        sl_rec_cond(r, type, "False", sl_res_get_str(c, "reason"), "%s",
+                    sl_res_get_str(c, "message") ? sl_res_get_str(c, "message")
+                                                 : "");
     else
         sl_rec_cond(r, type, "Unknown", "NotReady", "%s is not ready yet",
                     what);
@@ -175,15 +154,15 @@ static void ev_mirror_ready(struct sl_rec *r, const char *type,
 static void trigger_broker(struct sl_rec *r, const struct json_object *spec,
                            struct json_object **pbroker)
 {
-    const char *name = ev_str(spec, "broker", NULL), *ns = r->ns;
-    struct json_object *ref = ev_get(spec, "brokerRef", NULL);
+    const char *name = sl_res_get_str(spec, "broker"), *ns = r->ns;
+    struct json_object *ref = sl_res_get(spec, "brokerRef");
     char what[300];
 
     *pbroker = NULL;
     if (name == NULL && ref != NULL) {
-        name = ev_str(ref, "name", NULL);
-        if (ev_str(ref, "namespace", NULL) != NULL)
-            ns = ev_str(ref, "namespace", NULL);
+        name = sl_res_get_str(ref, "name");
+        if (sl_res_get_str(ref, "namespace") != NULL)
+            ns = sl_res_get_str(ref, "namespace");
     }
     if (name == NULL) {
         sl_rec_cond(r, "BrokerReady", "False", "BrokerDoesNotExist",
@@ -203,8 +182,8 @@ static void trigger_broker(struct sl_rec *r, const struct json_object *spec,
 /* The knative.dev/dependency annotation: {kind, name, apiVersion}. */
 static void trigger_dependency(struct sl_rec *r)
 {
-    const char *dep = ev_str(ev_get(r->obj, "metadata", "annotations"),
-                             "knative.dev/dependency", NULL);
+    const char *dep = sl_res_get_str(sl_res_dig(r->obj, "metadata.annotations"),
+                                     "knative.dev/dependency");
     struct json_object *ref, *target = NULL;
     const char *av, *kind, *name;
     char group[128], what[300];
@@ -214,9 +193,9 @@ static void trigger_dependency(struct sl_rec *r)
         return;
     }
     ref = json_tokener_parse(dep);
-    av = ev_str(ref, "apiVersion", NULL);
-    kind = ev_str(ref, "kind", NULL);
-    name = ev_str(ref, "name", NULL);
+    av = sl_res_get_str(ref, "apiVersion");
+    kind = sl_res_get_str(ref, "kind");
+    name = sl_res_get_str(ref, "name");
     if (av == NULL || kind == NULL || name == NULL) {
         sl_rec_cond(r, "DependencyReady", "False", "DependencyInvalid",
                     "the knative.dev/dependency annotation is not a valid "
@@ -243,7 +222,7 @@ static int trigger_reconcile(struct sl_rec *r)
         "BrokerReady",        "SubscriptionReady",      "DependencyReady",
         "SubscriberResolved", "DeadLetterSinkResolved", NULL
     };
-    struct json_object *spec = ev_get(r->obj, "spec", NULL), *broker = NULL,
+    struct json_object *spec = sl_res_get(r->obj, "spec"), *broker = NULL,
                        *delivery;
     struct sl_diag why;
     char *url = NULL;
@@ -251,7 +230,7 @@ static int trigger_reconcile(struct sl_rec *r)
 
     trigger_broker(r, spec, &broker);
     sl_diag_clear(&why);
-    rc = sl_rec_resolve(r, ev_get(spec, "subscriber", NULL), r->ns, &url, &why);
+    rc = sl_rec_resolve(r, sl_res_get(spec, "subscriber"), r->ns, &url, &why);
     if (rc == 0) {
         sl_rec_set(r, "subscriberUri", json_object_new_string(url));
         sl_rec_cond(r, "SubscriberResolved", "True", NULL, NULL);
@@ -264,14 +243,15 @@ static int trigger_reconcile(struct sl_rec *r)
                     "Unable to get the Subscriber's URI", "%s", why.msg);
     }
     /* The Trigger's own dead-letter sink, else its Broker's. */
-    delivery = ev_get(spec, "delivery", NULL);
-    if (ev_get(delivery, "deadLetterSink", NULL) != NULL || broker == NULL)
+    delivery = sl_res_get(spec, "delivery");
+    if (sl_res_get(delivery, "deadLetterSink") != NULL || broker == NULL)
         rc = ev_dls(r, delivery, r->ns);
     else
-        rc = ev_dls(r, ev_get(broker, "spec", "delivery"),
-                    ev_str(broker, "metadata", "namespace")
-                        ? ev_str(broker, "metadata", "namespace")
-                        : r->ns);
+        rc = ev_dls(
+            r, sl_res_dig(broker, "spec.delivery"),
+            sl_res_get_str(sl_res_get(broker, "metadata"), "namespace")
+                ? sl_res_get_str(sl_res_get(broker, "metadata"), "namespace")
+                : r->ns);
     trigger_dependency(r);
     sl_rec_cond(r, "SubscriptionReady", "False", DATAPLANE_REASON,
                 DATAPLANE_MSG, "trigger");

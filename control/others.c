@@ -17,20 +17,12 @@
 #include "core/err.h"
 #include "core/str.h"
 #include "resource/resource.h"
-
-static struct json_object *oth_get(const struct json_object *o, const char *a)
-{
-    struct json_object *v = NULL;
-
-    if (o != NULL)
-        json_object_object_get_ex(o, a, &v);
-    return v;
-}
+#include "resource/schema.h"
 
 /* spec.sink → status.sinkUri and SinkProvided; SL_EAGAIN to retry. */
 static int oth_sink(struct sl_rec *r)
 {
-    struct json_object *sink = oth_get(oth_get(r->obj, "spec"), "sink");
+    struct json_object *sink = sl_res_dig(r->obj, "spec.sink");
     struct sl_diag why;
     char *url = NULL;
 
@@ -123,13 +115,13 @@ static int serving_reconcile(struct sl_rec *r)
         sl_rec_ready(r, none);
         /* Keep the helper condition out of the object: Ready says it. */
         {
-            struct json_object *conds = oth_get(r->status, "conditions");
+            struct json_object *conds = sl_res_get(r->status, "conditions");
             size_t i;
 
             for (i = 0; conds != NULL && i < json_object_array_length(conds);
                  i++) {
                 struct json_object *t =
-                    oth_get(json_object_array_get_idx(conds, i), "type");
+                    sl_res_get(json_object_array_get_idx(conds, i), "type");
 
                 if (t != NULL &&
                     strcmp(json_object_get_string(t), "ServingReady") == 0) {

@@ -14,6 +14,7 @@
 #include "core/url.h"
 #include "resource/duck.h"
 #include "resource/resource.h"
+#include "resource/schema.h"
 #include "store/store.h"
 
 int sl_rec_get(struct sl_rec *r, const char *group, const char *kind,
@@ -36,20 +37,6 @@ int sl_rec_get(struct sl_rec *r, const char *group, const char *kind,
     return rc == 0 ? 0 : rc == SL_ENOENT ? SL_ENOENT : SL_EAGAIN;
 }
 
-/* The string at obj.a.b (NULL when absent or not a string). */
-static const char *rec_str(const struct json_object *o, const char *a,
-                           const char *b)
-{
-    struct json_object *v = (struct json_object *)o;
-
-    if (v == NULL || !json_object_object_get_ex(v, a, &v))
-        return NULL;
-    if (b != NULL && !json_object_object_get_ex(v, b, &v))
-        return NULL;
-    return json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-                                                    : NULL;
-}
-
 /* Split "group/version" into group (or "" for "v1"). */
 static void rec_group(const char *api_version, char *group, size_t len)
 {
@@ -65,7 +52,7 @@ int sl_rec_resolve(struct sl_rec *r, const struct json_object *dest,
                    const char *ns, char **url, struct sl_diag *why)
 {
     struct json_object *ref = NULL, *target = NULL;
-    const char *av, *kind, *name, *rns, *uri = rec_str(dest, "uri", NULL);
+    const char *av, *kind, *name, *rns, *uri = sl_res_get_str(dest, "uri");
     struct sl_res_addr addr = { 0 };
     char group[128], base[512];
     int rc;
@@ -75,10 +62,10 @@ int sl_rec_resolve(struct sl_rec *r, const struct json_object *dest,
         return sl_diag_set(why, SL_EINVAL, "", "no destination given");
     json_object_object_get_ex(dest, "ref", &ref);
     if (ref != NULL) {
-        av = rec_str(ref, "apiVersion", NULL);
-        kind = rec_str(ref, "kind", NULL);
-        name = rec_str(ref, "name", NULL);
-        rns = rec_str(ref, "namespace", NULL);
+        av = sl_res_get_str(ref, "apiVersion");
+        kind = sl_res_get_str(ref, "kind");
+        name = sl_res_get_str(ref, "name");
+        rns = sl_res_get_str(ref, "namespace");
         if (kind == NULL || name == NULL)
             return sl_diag_set(why, SL_EINVAL, "ref",
                                "ref needs kind and name");
@@ -135,7 +122,7 @@ static struct json_object *rec_cond_find(struct json_object *conds,
 
     for (i = 0; i < json_object_array_length(conds); i++) {
         struct json_object *c = json_object_array_get_idx(conds, i);
-        const char *t = rec_str(c, "type", NULL);
+        const char *t = sl_res_get_str(c, "type");
 
         if (t != NULL && strcmp(t, type) == 0)
             return c;
@@ -156,7 +143,7 @@ static void rec_cond_v(struct sl_rec *r, const char *type, const char *status,
 {
     struct json_object *conds = rec_conditions(r);
     struct json_object *c = rec_cond_find(conds, type);
-    const char *old = rec_str(c, "status", NULL);
+    const char *old = sl_res_get_str(c, "status");
 
     if (c == NULL) {
         c = json_object_new_object();
@@ -164,7 +151,7 @@ static void rec_cond_v(struct sl_rec *r, const char *type, const char *status,
         json_object_array_add(conds, c);
     }
     if (old == NULL || strcmp(old, status) != 0 ||
-        rec_str(c, "lastTransitionTime", NULL) == NULL) {
+        sl_res_get_str(c, "lastTransitionTime") == NULL) {
         char ts[64];
 
         struct sl_timestamp now = sl_time_now();
@@ -207,7 +194,7 @@ void sl_rec_ready(struct sl_rec *r, const char *const *types)
 
     for (i = 0; types[i] != NULL; i++) {
         struct json_object *c = rec_cond_find(conds, types[i]);
-        const char *s = rec_str(c, "status", NULL);
+        const char *s = sl_res_get_str(c, "status");
 
         if (s != NULL && strcmp(s, "False") == 0) {
             st = "False";
@@ -222,8 +209,8 @@ void sl_rec_ready(struct sl_rec *r, const char *const *types)
     if (bad == NULL)
         rec_cond_v(r, "Ready", st, NULL, NULL);
     else
-        rec_cond_v(r, "Ready", st, rec_str(bad, "reason", NULL),
-                   rec_str(bad, "message", NULL));
+        rec_cond_v(r, "Ready", st, sl_res_get_str(bad, "reason"),
+                   sl_res_get_str(bad, "message"));
 }
 
 void sl_rec_set(struct sl_rec *r, const char *field, struct json_object *value)
