@@ -46,6 +46,11 @@ void sl_api_free(struct sl_api *api)
     sl_free(api);
 }
 
+void sl_api_close_watches(struct sl_api *api)
+{
+    sl__api_watch_close_all(api);
+}
+
 void sl_api_set_ready(struct sl_api *api, int ready)
 {
     api->ready = ready;

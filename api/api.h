@@ -47,6 +47,9 @@ void sl_api_handle(void *arg, struct sl_http_req *req);
 const char *sl_api_error_body(void *arg, unsigned status, const char *msg,
                               struct sl_buf *body);
 
+/* End every watch stream (cleanly, with its last chunk); for shutdown. */
+void sl_api_close_watches(struct sl_api *api);
+
 /* Mark the daemon ready (/readyz answers 200 from then on). */
 void sl_api_set_ready(struct sl_api *api, int ready);
 

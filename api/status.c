@@ -123,7 +123,16 @@ const char *sl_api_error_body(void *arg, unsigned status, const char *msg,
     struct json_object *st;
     size_t i;
 
+    char text[512];
+    size_t n;
+
     (void)arg;
+    /* The server's own messages end with a newline (plain-text bodies). */
+    snprintf(text, sizeof(text), "%s", msg);
+    n = strlen(text);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    msg = text;
     for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
         if (reasons[i].code == status)
             reason = reasons[i].reason;

@@ -36,6 +36,7 @@ struct sl_cli {
     size_t nfiles;
     char **args; /* positional arguments (borrowed from argv) */
     size_t nargs;
+    bool read_failed; /* sl_cli_read_docs could not read some input */
 };
 
 /*

@@ -145,7 +145,12 @@ int sl_cmd_apply(int argc, char **argv)
         failed = 1;
         goto out;
     }
+    failed = c.read_failed;
     n = json_object_array_length(docs);
+    if (n == 0 && !failed) {
+        failed = sl_cli_fail(&c, "no objects passed to apply");
+        goto out;
+    }
     /* Pass 0 applies the Namespaces, pass 1 the rest. */
     for (pass = 0; pass < 2; pass++)
         for (i = 0; i < n; i++) {
@@ -200,6 +205,7 @@ int sl_cmd_delete(int argc, char **argv)
             failed = 1;
             goto out;
         }
+        failed = c.read_failed;
         for (i = 0; i < json_object_array_length(docs); i++) {
             const char *name, *ns;
 

@@ -65,8 +65,10 @@ static int cli_token(struct sl_cli *c, const char *path)
     if (rc != 0) {
         sl_buf_fini(&b);
         return sl_cli_fail(c, "cannot read token file '%s': %s", path,
-                           rc == SL_ETOOBIG ? "larger than 4 KiB"
-                                            : sl_strerror(rc));
+                           rc == SL_ETOOBIG  ? "larger than 4 KiB"
+                           : rc == SL_ENOENT ? "No such file or directory"
+                           : rc == SL_EPERM  ? "Permission denied"
+                                             : sl_strerror(rc));
     }
     while (b.len > 0 && (b.data[b.len - 1] == '\n' ||
                          b.data[b.len - 1] == '\r' || b.data[b.len - 1] == ' '))
@@ -98,6 +100,37 @@ static bool cli_is(const char *arg, size_t n, const char *s1, const char *s2)
            (s2 != NULL && strlen(s2) == n && strncmp(arg, s2, n) == 0);
 }
 
+static const struct {
+    const char *cmd, *usage;
+} cli_usages[] = {
+    { "apply", "sluice apply -f FILE|DIR|- [-n NS]\n"
+               "  create or merge the resources (multi-document YAML or "
+               "JSON)" },
+    { "get", "sluice get KIND[,KIND...] [NAME...] [-n NS | -A] "
+             "[-o yaml|json|wide|name] [-l SELECTOR]\n"
+             "  list resources; KIND is a plural, singular, short name or "
+             "Kind" },
+    { "describe", "sluice describe KIND [NAME...] [-n NS] [-l SELECTOR]\n"
+                  "  show resources in detail, with their conditions" },
+    { "delete", "sluice delete KIND NAME... [-n NS] | sluice delete -f "
+                "FILE|DIR|-\n"
+                "  delete resources" },
+};
+
+/* -h/--help: the command's usage on stdout. */
+static void cli_usage(const char *cmd)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(cli_usages) / sizeof(cli_usages[0]); i++)
+        if (strcmp(cli_usages[i].cmd, cmd) == 0)
+            printf("usage: %s\n", cli_usages[i].usage);
+    printf("\ncommon options:\n"
+           "  --server URL       the API (env SLUICE_SERVER, default %s)\n"
+           "  --token-file FILE  bearer token (env SLUICE_TOKEN_FILE)\n",
+           CLI_DEFAULT_SERVER);
+}
+
 int sl_cli_parse(struct sl_cli *c, int argc, char **argv, unsigned allowed)
 {
     const char *server = getenv("SLUICE_SERVER"),
@@ -121,8 +154,19 @@ int sl_cli_parse(struct sl_cli *c, int argc, char **argv, unsigned allowed)
             opts_done = true;
             continue;
         }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            cli_usage(c->cmd);
+            sl_cli_fini(c);
+            exit(0);
+        }
         eq = strchr(a, '=');
         n = eq ? (size_t)(eq - a) : strlen(a);
+        /* kubectl's attached short values: -oyaml, -nteam-a. */
+        if (a[1] != '-' && a[2] != '\0' && a[2] != '=' &&
+            strchr("nolfs", a[1]) != NULL) {
+            eq = a + 1;
+            n = 2;
+        }
         if (cli_is(a, n, "--server", "-s")) {
             if ((v = cli_optval(c, argc, argv, &i, eq, &bad)) != NULL)
                 server = v;
@@ -161,7 +205,16 @@ int sl_cli_parse(struct sl_cli *c, int argc, char **argv, unsigned allowed)
     if (bad == 0) {
         size_t sl;
 
-        c->server = sl_xstrdup(server && *server ? server : CLI_DEFAULT_SERVER);
+        if (server == NULL || *server == '\0')
+            server = CLI_DEFAULT_SERVER;
+        if (strstr(server, "://") == NULL) {
+            /* host:port, as kubectl's --server takes it */
+            sl = strlen(server) + 8;
+            c->server = sl_xmalloc(sl);
+            snprintf(c->server, sl, "http://%s", server);
+        } else {
+            c->server = sl_xstrdup(server);
+        }
         sl = strlen(c->server);
         while (sl > 0 && c->server[sl - 1] == '/')
             c->server[--sl] = '\0';
@@ -200,9 +253,12 @@ int sl_cli_server_error(long status, const struct json_object *body)
         json_object_object_get_ex(body, "reason", &reason);
     }
     if (msg != NULL)
-        fprintf(stderr, "Error from server (%s): %s\n",
+        fprintf(stderr, "Error from server (%s): %s%s\n",
                 reason ? json_object_get_string(reason) : "Unknown",
-                json_object_get_string(msg));
+                json_object_get_string(msg),
+                status == 401 ? " (give the API's token with --token-file or "
+                                "SLUICE_TOKEN_FILE)"
+                              : "");
     else
         fprintf(stderr, "Error from server: HTTP status %ld\n", status);
     return 1;
@@ -355,13 +411,13 @@ static int cli_read_dir(struct sl_cli *c, const char *dir,
     /* Files in name order, as kubectl reads a directory. */
     if (n > 0)
         qsort(names, n, sizeof(*names), cli_cmp_names);
+    /* A bad file is reported and the others still apply (kubectl). */
     for (i = 0; i < n; i++) {
         char path[4096];
 
-        if (rc == 0) {
-            snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-            rc = cli_read_file(c, path, out);
-        }
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if (cli_read_file(c, path, out) != 0)
+            rc = 1;
         sl_free(names[i]);
     }
     sl_free(names);
@@ -379,18 +435,17 @@ int sl_cli_read_docs(struct sl_cli *c, struct json_object **out)
         int rc;
 
         if (strcmp(c->files[i], "-") != 0 && stat(c->files[i], &st) != 0) {
-            json_object_put(all);
-            return sl_cli_fail(c, "cannot read '%s': %s", c->files[i],
-                               strerror(errno));
+            sl_cli_fail(c, "cannot read '%s': %s", c->files[i],
+                        strerror(errno));
+            c->read_failed = true;
+            continue;
         }
         if (strcmp(c->files[i], "-") != 0 && S_ISDIR(st.st_mode))
             rc = cli_read_dir(c, c->files[i], all);
         else
             rc = cli_read_file(c, c->files[i], all);
-        if (rc != 0) {
-            json_object_put(all);
-            return rc;
-        }
+        if (rc != 0)
+            c->read_failed = true;
     }
     *out = all;
     return 0;

@@ -327,15 +327,36 @@ static void describe_print(const struct json_object *obj)
     if (conds == NULL || !json_object_is_type(conds, json_type_array))
         return;
     printf("  Conditions:\n");
-    printf("    %-26s %-8s %-28s %-22s %s\n", "Type", "Status", "Reason",
-           "Last Transition Time", "Message");
-    for (i = 0; i < json_object_array_length(conds); i++) {
-        struct json_object *cd = json_object_array_get_idx(conds, i);
+    {
+        static const char *const keys[] = { "type", "status", "reason",
+                                            "lastTransitionTime" };
+        static const char *const heads[] = { "Type", "Status", "Reason",
+                                             "Last Transition Time" };
+        size_t w[4], j, n = json_object_array_length(conds);
 
-        printf("    %-26s %-8s %-28s %-22s %s\n", describe_get(cd, "type"),
-               describe_get(cd, "status"), describe_get(cd, "reason"),
-               describe_get(cd, "lastTransitionTime"),
-               describe_get(cd, "message"));
+        /* Columns as wide as their widest cell, as kubectl's tabwriter. */
+        for (j = 0; j < 4; j++) {
+            w[j] = strlen(heads[j]);
+            for (i = 0; i < n; i++) {
+                size_t l = strlen(
+                    describe_get(json_object_array_get_idx(conds, i), keys[j]));
+
+                if (l > w[j])
+                    w[j] = l;
+            }
+        }
+        printf("    %-*s   %-*s   %-*s   %-*s   %s\n", (int)w[0], heads[0],
+               (int)w[1], heads[1], (int)w[2], heads[2], (int)w[3], heads[3],
+               "Message");
+        for (i = 0; i < n; i++) {
+            struct json_object *cd = json_object_array_get_idx(conds, i);
+
+            printf("    %-*s   %-*s   %-*s   %-*s   %s\n", (int)w[0],
+                   describe_get(cd, keys[0]), (int)w[1],
+                   describe_get(cd, keys[1]), (int)w[2],
+                   describe_get(cd, keys[2]), (int)w[3],
+                   describe_get(cd, keys[3]), describe_get(cd, "message"));
+        }
     }
 }
 

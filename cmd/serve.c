@@ -35,10 +35,36 @@ struct serve {
     struct sl_store *store;
     struct sl_api *api;
     struct sl_ctl *ctl;
-    struct sl_http_server *api_srv;
+    struct sl_http_server *api_srv, *health_srv;
+    struct sl_timer *stop_timer;
     struct sl_log_ctx log;
     char *token;
+    char *ingress_url; /* derived from ingress-addr when not given */
+    bool ready;
 };
+
+static void serve_stop(void *arg)
+{
+    struct serve *s = arg;
+
+    sl_loop_stop(s->loop);
+}
+
+/* /healthz and /readyz on --metrics-addr (/metrics arrives later). */
+static void serve_health(void *arg, struct sl_http_req *req)
+{
+    struct serve *s = arg;
+    const char *path = sl_http_req_path(req);
+
+    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0)
+        sl_http_respond(req, 200, "text/plain", "ok", 2);
+    else if (strcmp(path, "/readyz") == 0 && s->ready)
+        sl_http_respond(req, 200, "text/plain", "ok", 2);
+    else if (strcmp(path, "/readyz") == 0)
+        sl_http_respond(req, 503, "text/plain", "not ready", 9);
+    else
+        sl_http_respond(req, 404, "text/plain", "not found", 9);
+}
 
 static void serve_on_signal(void *arg, int signo)
 {
@@ -46,7 +72,15 @@ static void serve_on_signal(void *arg, int signo)
 
     SL_LOG(SL_LOG_INFO, &s->log, "received %s, shutting down",
            signo == SIGTERM ? "SIGTERM" : "SIGINT");
-    sl_loop_stop(s->loop);
+    /* End watch streams properly (their last chunk), give the loop a
+     * moment to write them out, then stop. */
+    s->ready = false;
+    sl_api_set_ready(s->api, 0);
+    sl_api_close_watches(s->api);
+    if (s->stop_timer == NULL) {
+        s->stop_timer = sl_timer_new(s->loop, serve_stop, s);
+        sl_timer_start(s->stop_timer, 200, 0);
+    }
 }
 
 /* The token file's content without trailing whitespace. */
@@ -100,8 +134,10 @@ static int serve_apply_files(struct serve *s)
     c.cmd = "serve";
     c.files = (const char **)s->cfg.files.v;
     c.nfiles = s->cfg.files.n;
-    if (sl_cli_read_docs(&c, &docs) != 0)
+    if (sl_cli_read_docs(&c, &docs) != 0 || c.read_failed) {
+        json_object_put(docs);
         return 1;
+    }
     /* Namespaces first, as apply does. */
     for (pass = 0; pass < 2; pass++)
         for (i = 0; i < json_object_array_length(docs); i++) {
@@ -137,12 +173,15 @@ static int serve_apply_files(struct serve *s)
 
 static void serve_teardown(struct serve *s)
 {
+    sl_timer_free(s->stop_timer);
+    sl_http_server_free(s->health_srv);
     sl_http_server_free(s->api_srv);
     sl_api_free(s->api);
     sl_ctl_free(s->ctl);
     sl_store_close(s->store);
     sl_loop_free(s->loop);
     sl_free(s->token);
+    sl_free(s->ingress_url);
     sl_config_fini(&s->cfg);
 }
 
@@ -171,6 +210,15 @@ int sl_cmd_serve(int argc, char **argv)
         return 0;
     }
     sl_log_threshold = s.cfg.log_level;
+    /* Brokers publish the ingress' own address unless told otherwise. */
+    if (sl_config_source(&s.cfg, "ingress-url") == SL_CONFIG_DEFAULT) {
+        size_t n = strlen(s.cfg.ingress_addr) + 8;
+
+        s.ingress_url = sl_xmalloc(n);
+        snprintf(s.ingress_url, n, "http://%s", s.cfg.ingress_addr);
+    } else {
+        s.ingress_url = sl_xstrdup(s.cfg.ingress_url);
+    }
     if (serve_token(&s, &d) != 0)
         goto fail;
     if (sl_loop_new(&s.loop) != 0) {
@@ -215,13 +263,22 @@ int sl_cmd_serve(int argc, char **argv)
         return 1;
     }
     {
-        struct sl_ctl_opts co = { .ingress_url = s.cfg.ingress_url };
+        struct sl_ctl_opts co = { .ingress_url = s.ingress_url };
 
         if (sl_ctl_new(s.loop, s.store, &co, &s.ctl, &d) != 0 ||
             sl_ctl_start(s.ctl, &d) != 0)
             goto fail;
     }
+    {
+        struct sl_http_server_opts ho = { .listen = s.cfg.metrics_addr,
+                                          .name = "health" };
+
+        if (sl_http_server_new(s.loop, &ho, serve_health, &s, &s.health_srv,
+                               &d) != 0)
+            goto fail;
+    }
     sl_api_set_ready(s.api, 1);
+    s.ready = true;
     SL_LOG(SL_LOG_INFO, &s.log, "serving the API on %s, data in %s",
            s.cfg.api_addr, s.cfg.data_dir);
     rc = sl_loop_run(s.loop) == 0 ? 0 : 1;

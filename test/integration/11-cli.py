@@ -5,7 +5,7 @@ delete by name and by file, and one-line errors with exit code 1."""
 import json
 import os
 
-from sluicetest import Sluice, main, one_line_error, run, free_port
+from sluicetest import Sluice, main, one_line_error, run, free_port, tempdir
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
@@ -75,6 +75,29 @@ spec:
     r = s.cli("get", "brokers", "-l", "nope=1")
     assert r.returncode == 0 and r.stdout == "", r
     assert "No resources found in default namespace." in r.stderr, r
+
+    # kubectl habits: attached short values, --server without a scheme,
+    # per-command help.
+    r = s.cli("get", "broker", "with-dls", "-oyaml", "-ndefault")
+    assert r.returncode == 0 and "retry: 5" in r.stdout, r
+    r = s.cli("get", "brokers", "--server", s.api, env={"SLUICE_SERVER": ""})
+    assert r.returncode == 0 and "with-dls" in r.stdout, r
+    r = s.cli("get", "--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: sluice get"), r
+    # Nothing to apply is an error; a bad file in a directory is reported
+    # and the other files still apply.
+    one_line_error(s.cli("apply", "-f", "-", input=""), "no objects")
+    d = tempdir()
+    with open(os.path.join(d, "a.yaml"), "w") as f:
+        f.write("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    with open(os.path.join(d, "b.yaml"), "w") as f:
+        f.write("apiVersion: v1\nkind: ConfigMap\nmetadata:\n name: b\n"
+                "  bad: [\n")
+    with open(os.path.join(d, "c.yaml"), "w") as f:
+        f.write("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n")
+    r = s.cli("apply", "-f", d)
+    assert r.returncode == 1 and "b.yaml" in r.stderr, r
+    assert r.stdout == "configmap/a created\nconfigmap/c created\n", r
 
     # describe
     r = s.cli("describe", "broker", "with-dls")

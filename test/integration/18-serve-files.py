@@ -4,7 +4,7 @@ again on every start without errors), a bad file stops the start with one
 line naming it, and SIGTERM stops the daemon cleanly (exit 0)."""
 import os
 
-from sluicetest import Sluice, apipath, main, tempdir
+from sluicetest import Sluice, apipath, main, request, tempdir, wait_for
 
 BROKERS = apipath("eventing.knative.dev", "v1", "brokers", "default")
 
@@ -32,9 +32,21 @@ def test():
         assert s.call("GET", BROKERS + "/solo").status == 200
     finally:
         s.stop()
-    # A restart with the same files: unchanged, still fine.
-    s2 = Sluice("-f", d, data_dir=s.data_dir).start()
-    s2.stop()
+    # A restart with the same files: unchanged, still fine. Without
+    # --ingress-url, brokers publish http://<ingress-addr>; /healthz and
+    # /readyz answer on --metrics-addr too.
+    s2 = Sluice("-f", d, data_dir=s.data_dir, ingress_url=False).start()
+    try:
+        r = s2.call("GET", BROKERS + "/solo")
+        wait_for(lambda: s2.call("GET", BROKERS + "/solo").json().get(
+            "status", {}).get("address"), 10, "broker address")
+        url = s2.call("GET", BROKERS + "/solo").json()["status"]["address"]
+        assert url["url"] == "http://%s/default/solo" % s2.ingress, url
+        assert request(s2.metrics, "GET", "/healthz").status == 200
+        assert request(s2.metrics, "GET", "/readyz").status == 200
+        assert request(s2.metrics, "GET", "/metrics").status == 404
+    finally:
+        s2.stop()
 
     bad = write(tempdir(), "bad.yaml", "apiVersion: eventing.knative.dev/v1\n"
                 "kind: Broker\nmetadata:\n  name: Bad_Name\n")

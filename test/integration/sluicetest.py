@@ -125,12 +125,14 @@ def request(addr, method, path, body=None, headers=None, timeout=10):
 class Sluice:
     """A `sluice serve` process on free ports with its own data dir."""
 
-    def __init__(self, *args, data_dir=None, env=None, token_file=None):
+    def __init__(self, *args, data_dir=None, env=None, token_file=None,
+                 ingress_url=True):
         self.data_dir = data_dir or tempdir()
         self.api = "127.0.0.1:%d" % free_port()
         self.ingress = "127.0.0.1:%d" % free_port()
         self.metrics = "127.0.0.1:%d" % free_port()
         self.token_file = token_file
+        self.ingress_url = ingress_url
         self.args = list(args)
         self.env = env
         self.proc = None
@@ -139,8 +141,9 @@ class Sluice:
     def start(self, wait=True):
         cmd = [SLUICE, "serve", "--data-dir", self.data_dir,
                "--api-addr", self.api, "--ingress-addr", self.ingress,
-               "--ingress-url", "http://" + self.ingress,
                "--metrics-addr", self.metrics, *self.args]
+        if self.ingress_url:
+            cmd += ["--ingress-url", "http://" + self.ingress]
         if self.token_file:
             cmd += ["--api-token-file", self.token_file]
         e = dict(os.environ)
