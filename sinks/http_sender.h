@@ -6,8 +6,11 @@
  * the loop and whose timeout is a loop timer
  * (curl_multi_socket_action), so every request, callback and the
  * sender itself live on the loop thread: every function here must be
- * called on it. Connections are kept alive and reused across requests
- * to the same host and port; DNS answers are cached the same way.
+ * called on it. (libcurl's threaded resolver may look a host name up on
+ * a thread of its own; the answer comes back through a socket like any
+ * other, and nothing of ours runs there.) Connections are kept alive and
+ * reused across requests to the same host and port; DNS answers are
+ * cached for a minute.
  *
  * One call is one attempt. Retries, backoff and dead-lettering are the
  * caller's (sinks/retry.h has the rules); the sender reports what
@@ -81,8 +84,9 @@ struct sl_send_req {
      * event and the sender write those. */
     const struct sl_http_header *headers;
     size_t nheaders;
-    /* The whole attempt, connection to last byte, in ms; 0 = no limit
-     * (the delivery's timeout, sl_retry_policy.timeout_ns). */
+    /* The whole attempt, connection to last byte, in ms; 0 = no limit.
+     * From sl_retry_policy.timeout_ns rounded up, so that a sub-
+     * millisecond timeout does not become none. */
     int64_t timeout_ms;
 };
 
@@ -117,9 +121,10 @@ struct sl_send_result {
      * response is one valid CloudEvent (binary or structured mode), or
      * SL_REPLY_NOT_EVENT with the reason in 'reply_error' when the body is
      * non-empty and not that (or too big), else SL_REPLY_NONE. Always
-     * SL_REPLY_NONE for other statuses. 'reply_event' is borrowed: take a
-     * reference (sl_event_ref) to keep it; it is not published yet, so a
-     * caller that changes it (the TTL) may do so after taking it. */
+     * SL_REPLY_NONE for other statuses. 'reply_event' is borrowed: keep it
+     * with sl_event_ref(); the sender drops its own reference when the
+     * callback returns, so the caller's is then the only one and the
+     * event may still be changed (the TTL) before it is published. */
     enum sl_reply_kind reply;
     struct sl_event *reply_event;
     const char *reply_error; /* "" unless reply == SL_REPLY_NOT_EVENT */
@@ -157,9 +162,8 @@ void sl_sender_free(struct sl_sender *s);
  * done(arg, res) runs once when it ends. Returns 0, or, with nothing
  * started and 'done' never called: SL_EBUSY (opts.max_in_flight requests
  * are in flight), SL_EINVAL (no URL, no event, no callback, a batch mode,
- * a header refused as described in sl_send_req), SL_ETOOBIG (the event
- * cannot be encoded within memory limits), SL_ECANCELED (the sender is
- * being freed), SL_EIO (libcurl refused the transfer).
+ * a header refused as described in sl_send_req), SL_ECANCELED (the sender
+ * is being freed), SL_ENOMEM or SL_EIO (libcurl refused the transfer).
  */
 int sl_sender_send(struct sl_sender *s, const struct sl_send_req *rq,
                    sl_send_done_fn *done, void *arg);

@@ -7,11 +7,11 @@
  * replies in binary and structured mode (202 too), 2xx with a body that
  * is not an event or a malformed one, a batch reply, error statuses with
  * Retry-After, a body over the limit, timeout, connection refused, a URL
- * of another scheme, keep-alive reuse (100 sequential sends over one
- * connection, counted by the server's peer addresses), 200 concurrent
- * sends, the in-flight limit, cancel by argument, cancel all, freeing
- * with requests in flight, refused request headers, and the pass-through
- * allow-list.
+ * of another scheme, a host name to resolve, keep-alive reuse (100 sequential
+ * sends over one connection, counted by the server's peer addresses), 200
+ * concurrent sends, the in-flight limit, cancel by argument, cancel all,
+ * freeing with requests in flight, refused request headers, and the
+ * pass-through allow-list.
  */
 #include "test/unit/check.h"
 
@@ -677,6 +677,30 @@ TEST(other_scheme_refused)
     run(&t, 1, 5000);
     ASSERT_EQ(t.got.err, SL_EINVAL);
     ASSERT_EQ(t.requests, 0);
+    sl_event_unref(ev);
+    tctx_stop(&t);
+}
+
+TEST(host_name_resolved)
+{
+    /* A name goes through libcurl's resolver, whose answer arrives on a
+     * socket the loop watches like any other. */
+    struct tctx t;
+    struct sl_event *ev = event(false);
+    struct sl_send_req rq = { .timeout_ms = 10000 };
+    char url[128];
+
+    tctx_start(&t, NULL);
+    snprintf(url, sizeof(url), "http://localhost:%u/ok",
+             sl_http_server_port(t.srv));
+    rq.url = url;
+    rq.ev = ev;
+    ASSERT_OK(sl_sender_send(t.snd, &rq, on_done, &t));
+    run(&t, 1, 10000);
+    if (t.got.err != 0)
+        CHECK_FAIL("localhost: %s", t.got.errmsg);
+    ASSERT_EQ(t.got.status, 200);
+    ASSERT_EQ(t.requests, 1);
     sl_event_unref(ev);
     tctx_stop(&t);
 }
