@@ -149,10 +149,11 @@ static int snd_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
 
     (void)easy;
     if (what == CURL_POLL_REMOVE) {
-        if (k != NULL) {
-            (void)curl_multi_assign(s->multi, fd, NULL);
+        /* libcurl forgets its own entry for the socket right after this
+         * call (also from inside curl_multi_cleanup), so no
+         * curl_multi_assign() back to NULL. */
+        if (k != NULL)
             sock_free(k);
-        }
         return 0;
     }
     if (what & CURL_POLL_IN)
