@@ -12,5 +12,7 @@ int sl_cmd_apply(int argc, char **argv);
 int sl_cmd_get(int argc, char **argv);
 int sl_cmd_describe(int argc, char **argv);
 int sl_cmd_delete(int argc, char **argv);
+int sl_cmd_send(int argc, char **argv);
+int sl_cmd_display(int argc, char **argv);
 
 #endif

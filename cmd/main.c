@@ -28,6 +28,8 @@ static const struct cmd commands[] = {
       sl_cmd_describe },
     { "delete", "delete resources: delete KIND NAME... | -f FILE",
       sl_cmd_delete },
+    { "send", "send a CloudEvent: send URL --type T --source S", sl_cmd_send },
+    { "display", "print the CloudEvents sent to it", sl_cmd_display },
     { "version", "print the version and exit", cmd_version },
     { "help", "show this help", cmd_help },
 };
