@@ -906,6 +906,8 @@ static void pump(struct emb_sub *s)
             push(s, seq, ts, ev, attempts); /* takes over 'ev' */
             continue;
         }
+        if (s->next_read < s->cursor) /* DONE records loaded at subscribe */
+            s->next_read = s->cursor;
         rc = read_row(e, false, s->next_read, &seq, &ts, &ev);
         if (rc <= 0)
             break;

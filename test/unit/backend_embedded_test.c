@@ -1,0 +1,679 @@
+/*
+ * test/unit/backend_embedded_test.c - broker/backend.h through the Embedded
+ * backend, with a real loop and a temporary data directory: durability
+ * across reopen, group commit, order and max outstanding, retries
+ * (persisted, redelivered when due, across a restart), resuming after a
+ * restart, independent groups, retention, registry and state checks.
+ */
+#include "test/unit/check.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/backend.h"
+#include "core/buf.h"
+#include "core/loop.h"
+#include "proto/json.h"
+
+/* ---- fixture ---- */
+
+struct fx {
+    struct sl_loop *loop;
+    struct sl_backend *b;
+    char dir[64];
+};
+
+static int64_t now_wall(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef bool pred_fn(void *arg);
+
+struct waiter {
+    struct sl_loop *loop;
+    pred_fn *pred;
+    void *arg;
+    int64_t deadline;
+    bool timed_out;
+};
+
+static void waiter_tick(void *arg)
+{
+    struct waiter *w = arg;
+
+    if (w->pred && w->pred(w->arg))
+        sl_loop_stop(w->loop);
+    else if (now_wall() >= w->deadline) {
+        w->timed_out = true;
+        sl_loop_stop(w->loop);
+    }
+}
+
+/* Run the loop until pred(arg) holds (fails the test after 'ms'). */
+static void wait_for(struct fx *f, pred_fn *pred, void *arg, int ms)
+{
+    struct waiter w = { f->loop, pred, arg, now_wall() + ms, false };
+    struct sl_timer *t = sl_timer_new(f->loop, waiter_tick, &w);
+
+    sl_timer_start(t, 0, 2);
+    ASSERT_OK(sl_loop_run(f->loop));
+    sl_timer_free(t);
+    if (pred)
+        ASSERT(!w.timed_out);
+}
+
+/* Run the loop for about 'ms' (to see that nothing more happens). */
+static void run_for(struct fx *f, int ms)
+{
+    struct waiter w = { f->loop, NULL, NULL, now_wall() + ms, false };
+    struct sl_timer *t = sl_timer_new(f->loop, waiter_tick, &w);
+
+    sl_timer_start(t, 0, 2);
+    ASSERT_OK(sl_loop_run(f->loop));
+    sl_timer_free(t);
+}
+
+struct rc_box {
+    bool done;
+    int rc;
+};
+
+static void box_done(void *arg, int rc)
+{
+    struct rc_box *x = arg;
+
+    x->done = true;
+    x->rc = rc;
+}
+
+static bool box_ready(void *arg)
+{
+    return ((struct rc_box *)arg)->done;
+}
+
+static void fx_open(struct fx *f)
+{
+    struct sl_backend_cfg cfg = {
+        .loop = f->loop, .ns = "default", .name = "b1", .data_dir = f->dir
+    };
+    struct rc_box x = { 0 };
+
+    ASSERT_OK(sl_backend_new(&sl_backend_embedded, &cfg, &f->b, NULL));
+    sl_backend_open(f->b, box_done, &x);
+    wait_for(f, box_ready, &x, 5000);
+    ASSERT_OK(x.rc);
+}
+
+static void fx_close(struct fx *f)
+{
+    struct rc_box x = { 0 };
+
+    sl_backend_close(f->b, box_done, &x);
+    wait_for(f, box_ready, &x, 5000);
+    ASSERT_OK(x.rc);
+    sl_backend_free(f->b);
+    f->b = NULL;
+}
+
+static void fx_init(struct fx *f)
+{
+    memset(f, 0, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/sl-backend-XXXXXX");
+    ASSERT(mkdtemp(f->dir) != NULL);
+    ASSERT_OK(sl_loop_new(&f->loop));
+    fx_open(f);
+}
+
+static void fx_fini(struct fx *f)
+{
+    if (f->b)
+        fx_close(f);
+    sl_loop_free(f->loop);
+    DIR *d = opendir(f->dir);
+    ASSERT(d != NULL);
+    struct dirent *de;
+    char p[512];
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    ASSERT_OK(rmdir(f->dir));
+}
+
+static void fx_restart(struct fx *f)
+{
+    fx_close(f);
+    fx_open(f);
+}
+
+static struct sl_event *mk_event(int i)
+{
+    struct sl_event *ev = sl_event_new(SL_CE_V10);
+    char id[32];
+
+    snprintf(id, sizeof(id), "e%d", i);
+    ASSERT_OK(sl_event_set_str(ev, "id", id, NULL));
+    ASSERT_OK(sl_event_set_str(ev, "source", "/test", NULL));
+    ASSERT_OK(sl_event_set_str(ev, "type", "t.test", NULL));
+    ASSERT_OK(sl_event_set_str(ev, "datacontenttype", "text/plain", NULL));
+    sl_event_set_data(ev, id, strlen(id));
+    ASSERT_OK(sl_event_validate(ev, NULL));
+    return ev;
+}
+
+/* Append events first..last (inclusive), one per append, and wait. */
+static void append_range(struct fx *f, int first, int last)
+{
+    int n = last - first + 1;
+    struct rc_box *xs = sl_xcalloc((size_t)n, sizeof(*xs));
+
+    for (int i = 0; i < n; i++) {
+        struct sl_event *ev = mk_event(first + i);
+        ASSERT_OK(sl_backend_append(f->b, &ev, 1, box_done, &xs[i]));
+        sl_event_unref(ev);
+    }
+    for (int i = 0; i < n; i++) {
+        wait_for(f, box_ready, &xs[i], 5000);
+        ASSERT_OK(xs[i].rc);
+    }
+    sl_free(xs);
+}
+
+/* ---- a recording subscriber ---- */
+
+#define MAXREC 1024
+
+struct rec_sub {
+    struct sl_backend_sub *sub;
+    /* every record seen, in order */
+    uint64_t seen[MAXREC];
+    uint32_t attempts[MAXREC];
+    int64_t when[MAXREC];
+    int nseen;
+    /* held (unsettled) records */
+    const struct sl_record *held[MAXREC];
+    int nheld;
+    uint32_t max_seen_outstanding;
+    bool auto_done; /* settle DONE at once */
+    /* settle RETRY once for this offset (0 = none) */
+    uint64_t retry_off;
+    int64_t retry_delay;
+    bool retried;
+};
+
+static void on_rec(void *arg, struct sl_backend_sub *sub,
+                   const struct sl_record *rec)
+{
+    struct rec_sub *r = arg;
+    char id[32];
+
+    ASSERT(r->nseen < MAXREC);
+    ASSERT_EQ(rec->pos.partition, 0);
+    snprintf(id, sizeof(id), "e%d", (int)rec->pos.offset);
+    ASSERT_STR_EQ(sl_event_id(rec->ev), id); /* event i has seq i here */
+    r->seen[r->nseen] = rec->pos.offset;
+    r->attempts[r->nseen] = rec->attempts;
+    r->when[r->nseen] = now_wall();
+    r->nseen++;
+    if (sub->outstanding > r->max_seen_outstanding)
+        r->max_seen_outstanding = sub->outstanding;
+    if (r->retry_off == rec->pos.offset && !r->retried) {
+        struct sl_settle how = { SL_SETTLE_RETRY, now_wall() + r->retry_delay,
+                                 1 };
+        r->retried = true;
+        ASSERT_OK(sl_backend_settle(sub, rec, &how));
+        return;
+    }
+    if (r->auto_done) {
+        struct sl_settle how = { SL_SETTLE_DONE, 0, 0 };
+        ASSERT_OK(sl_backend_settle(sub, rec, &how));
+        return;
+    }
+    r->held[r->nheld++] = rec;
+}
+
+static void subscribe(struct fx *f, struct rec_sub *r, const char *group,
+                      uint32_t max)
+{
+    struct sl_backend_sub_opts o = { max };
+
+    ASSERT_OK(sl_backend_subscribe(f->b, group, &o, on_rec, r, &r->sub));
+}
+
+static void settle_held(struct rec_sub *r)
+{
+    struct sl_settle how = { SL_SETTLE_DONE, 0, 0 };
+    int n = r->nheld;
+
+    r->nheld = 0;
+    for (int i = 0; i < n; i++)
+        ASSERT_OK(sl_backend_settle(r->sub, r->held[i], &how));
+}
+
+static void unsubscribe(struct rec_sub *r)
+{
+    sl_backend_unsubscribe(r->sub);
+    r->sub = NULL;
+    r->nheld = 0;
+}
+
+struct count_pred {
+    struct rec_sub *r;
+    int n;
+};
+
+static bool seen_at_least(void *arg)
+{
+    struct count_pred *c = arg;
+
+    return c->r->nseen >= c->n;
+}
+
+static void wait_seen(struct fx *f, struct rec_sub *r, int n)
+{
+    struct count_pred c = { r, n };
+
+    wait_for(f, seen_at_least, &c, 5000);
+}
+
+/* ---- tests ---- */
+
+TEST(registry_and_states)
+{
+    struct fx f;
+
+    ASSERT(sl_backend_find("Embedded") == &sl_backend_embedded);
+    ASSERT(sl_backend_find("Nope") == NULL);
+    ASSERT(sl_backend_list()[0] == &sl_backend_embedded);
+    ASSERT_OK(sl_backend_embedded.validate(NULL, NULL, NULL));
+    fx_init(&f);
+    struct sl_backend_sub *sub;
+    ASSERT_EQ(sl_backend_subscribe(f.b, "", NULL, on_rec, NULL, &sub),
+              SL_EINVAL);
+    struct sl_event *ev = mk_event(1);
+    ASSERT_EQ(sl_backend_append(f.b, &ev, 0, box_done, NULL), SL_EINVAL);
+    struct rc_box x = { 0 };
+    ASSERT_OK(sl_backend_append(f.b, &ev, 1, box_done, &x));
+    wait_for(&f, box_ready, &x, 5000);
+    ASSERT_OK(x.rc);
+    ASSERT_EQ(sl_backend_drop(f.b, NULL), SL_EBUSY);
+    fx_close(&f);
+
+    /* closed: append refused, drop removes the files */
+    struct sl_backend_cfg cfg = {
+        .loop = f.loop, .ns = "default", .name = "b1", .data_dir = f.dir
+    };
+    ASSERT_OK(sl_backend_new(&sl_backend_embedded, &cfg, &f.b, NULL));
+    ASSERT_EQ(sl_backend_append(f.b, &ev, 1, box_done, NULL), SL_EAGAIN);
+    char p[256];
+    struct stat stt;
+    snprintf(p, sizeof(p), "%s/broker_default_b1.db", f.dir);
+    ASSERT_OK(stat(p, &stt));
+    ASSERT_OK(sl_backend_drop(f.b, NULL));
+    ASSERT(stat(p, &stt) < 0);
+    sl_backend_free(f.b);
+    f.b = NULL;
+    sl_event_unref(ev);
+    fx_fini(&f);
+}
+
+TEST(append_durable_across_reopen)
+{
+    struct fx f;
+    struct rec_sub r = { .auto_done = false };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 64); /* the group starts at the end: now */
+    run_for(&f, 5);
+    unsubscribe(&r);
+
+    struct sl_event *evs[2] = { mk_event(1), mk_event(2) };
+    struct rc_box x = { 0 };
+    ASSERT_OK(sl_backend_append(f.b, evs, 2, box_done, &x));
+    wait_for(&f, box_ready, &x, 5000);
+    ASSERT_OK(x.rc);
+    sl_event_unref(evs[0]);
+    sl_event_unref(evs[1]);
+    append_range(&f, 3, 3);
+    struct sl_backend_stats st;
+    sl_backend_stats(f.b, &st);
+    ASSERT_EQ(st.appends, 2);
+    ASSERT_EQ(st.events, 3);
+
+    fx_restart(&f);
+    memset(&r, 0, sizeof(r));
+    subscribe(&f, &r, "g", 64);
+    wait_seen(&f, &r, 3);
+    ASSERT_EQ(r.seen[0], 1);
+    ASSERT_EQ(r.seen[1], 2);
+    ASSERT_EQ(r.seen[2], 3);
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
+struct gc_state {
+    struct fx *f;
+    int issued, completed, target;
+    int failed;
+};
+
+static void gc_issue(struct gc_state *g);
+
+static void gc_done(void *arg, int rc)
+{
+    struct gc_state *g = arg;
+
+    if (rc != 0)
+        g->failed++;
+    g->completed++;
+    if (g->issued < g->target)
+        gc_issue(g);
+}
+
+static void gc_issue(struct gc_state *g)
+{
+    struct sl_event *ev = mk_event(++g->issued);
+
+    ASSERT_OK(sl_backend_append(g->f->b, &ev, 1, gc_done, g));
+    sl_event_unref(ev);
+}
+
+static bool gc_finished(void *arg)
+{
+    struct gc_state *g = arg;
+
+    return g->completed == g->target;
+}
+
+TEST(group_commit_batches_concurrent_appends)
+{
+    struct fx f;
+    struct gc_state g = { .f = &f, .target = 600 };
+
+    fx_init(&f);
+    /* 50 concurrent producers, each appending again once acknowledged */
+    for (int i = 0; i < 50; i++)
+        gc_issue(&g);
+    wait_for(&f, gc_finished, &g, 20000);
+    ASSERT_EQ(g.failed, 0);
+    struct sl_backend_stats st;
+    sl_backend_stats(f.b, &st);
+    ASSERT_EQ(st.appends, 600);
+    ASSERT_EQ(st.events, 600);
+    /* one transaction (one fsync) per many appends */
+    ASSERT(st.transactions * 5 <= 600);
+    ASSERT(st.transactions >= 1);
+    fx_fini(&f);
+}
+
+TEST(order_and_max_outstanding)
+{
+    struct fx f;
+    struct rec_sub r = { 0 };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 3);
+    run_for(&f, 5);
+    append_range(&f, 1, 10);
+    wait_seen(&f, &r, 3);
+    run_for(&f, 30);
+    ASSERT_EQ(r.nseen, 3); /* no more until something is settled */
+    ASSERT_EQ(r.nheld, 3);
+    while (r.nseen < 10) {
+        int before = r.nseen;
+        settle_held(&r);
+        wait_seen(&f, &r, before + 1);
+        run_for(&f, 5);
+    }
+    settle_held(&r);
+    ASSERT_EQ(r.max_seen_outstanding, 3);
+    for (int i = 0; i < 10; i++)
+        ASSERT_EQ(r.seen[i], i + 1);
+    run_for(&f, 20);
+    ASSERT_EQ(r.nseen, 10);
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
+TEST(retry_redelivered_when_due)
+{
+    struct fx f;
+    struct rec_sub r = { .auto_done = true, .retry_off = 2, .retry_delay = 60 };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 8);
+    run_for(&f, 5);
+    int64_t t0 = now_wall();
+    append_range(&f, 1, 3);
+    wait_seen(&f, &r, 4);
+    ASSERT_EQ(r.seen[3], 2);
+    ASSERT_EQ(r.attempts[3], 1);
+    ASSERT(r.when[3] - t0 >= 60);
+    run_for(&f, 20);
+    ASSERT_EQ(r.nseen, 4);
+    unsubscribe(&r);
+
+    /* everything is DONE: a restart redelivers nothing */
+    fx_restart(&f);
+    memset(&r, 0, sizeof(r));
+    r.auto_done = true;
+    subscribe(&f, &r, "g", 8);
+    run_for(&f, 40);
+    ASSERT_EQ(r.nseen, 0);
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
+TEST(retry_survives_restart)
+{
+    struct fx f;
+    struct rec_sub r = { .auto_done = true,
+                         .retry_off = 2,
+                         .retry_delay = 150 };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 8);
+    run_for(&f, 5);
+    append_range(&f, 1, 3);
+    wait_seen(&f, &r, 3);
+    int64_t nb = r.when[1] + 150;
+    unsubscribe(&r);
+    fx_restart(&f);
+
+    memset(&r, 0, sizeof(r));
+    r.auto_done = true;
+    subscribe(&f, &r, "g", 8);
+    wait_seen(&f, &r, 1);
+    ASSERT_EQ(r.seen[0], 2);
+    ASSERT_EQ(r.attempts[0], 1);
+    ASSERT(r.when[0] >= nb - 1);
+    run_for(&f, 20);
+    ASSERT_EQ(r.nseen, 1);
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
+TEST(restart_resumes_without_loss_or_redelivery)
+{
+    struct fx f;
+    struct rec_sub r = { 0 };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 64);
+    run_for(&f, 5);
+    append_range(&f, 1, 10);
+    wait_seen(&f, &r, 10);
+    /* DONE 1,2,3,5,6,9; 4,7,8,10 stay unsettled */
+    struct sl_settle done = { SL_SETTLE_DONE, 0, 0 };
+    for (int i = 0; i < r.nheld; i++) {
+        uint64_t o = r.held[i]->pos.offset;
+        if (o == 1 || o == 2 || o == 3 || o == 5 || o == 6 || o == 9)
+            ASSERT_OK(sl_backend_settle(r.sub, r.held[i], &done));
+    }
+    unsubscribe(&r);
+    fx_restart(&f);
+
+    memset(&r, 0, sizeof(r));
+    r.auto_done = true;
+    subscribe(&f, &r, "g", 64);
+    wait_seen(&f, &r, 4);
+    run_for(&f, 20);
+    ASSERT_EQ(r.nseen, 4);
+    ASSERT_EQ(r.seen[0], 4);
+    ASSERT_EQ(r.seen[1], 7);
+    ASSERT_EQ(r.seen[2], 8);
+    ASSERT_EQ(r.seen[3], 10);
+    unsubscribe(&r);
+
+    /* all DONE now: nothing comes again */
+    fx_restart(&f);
+    memset(&r, 0, sizeof(r));
+    subscribe(&f, &r, "g", 64);
+    run_for(&f, 30);
+    ASSERT_EQ(r.nseen, 0);
+    append_range(&f, 11, 11);
+    wait_seen(&f, &r, 1);
+    ASSERT_EQ(r.seen[0], 11);
+    settle_held(&r);
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
+TEST(two_groups_are_independent)
+{
+    struct fx f;
+    struct rec_sub a = { .auto_done = true };
+    struct rec_sub b = { 0 };
+
+    fx_init(&f);
+    subscribe(&f, &a, "a", 64);
+    subscribe(&f, &b, "b", 64);
+    ASSERT_EQ(sl_backend_subscribe(f.b, "a", NULL, on_rec, &a,
+                                   &(struct sl_backend_sub *){ NULL }),
+              SL_EEXIST);
+    run_for(&f, 5);
+    append_range(&f, 1, 5);
+    wait_seen(&f, &a, 5);
+    wait_seen(&f, &b, 5);
+    unsubscribe(&a);
+    unsubscribe(&b); /* b settled nothing */
+    fx_restart(&f);
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    a.auto_done = b.auto_done = true;
+    subscribe(&f, &a, "a", 64);
+    subscribe(&f, &b, "b", 64);
+    wait_seen(&f, &b, 5);
+    run_for(&f, 20);
+    ASSERT_EQ(a.nseen, 0);
+    ASSERT_EQ(b.nseen, 5);
+    unsubscribe(&a);
+    unsubscribe(&b);
+    fx_fini(&f);
+}
+
+/* Bytes the embedded backend stores for mk_event(i) (its JSON text). */
+static uint64_t stored_size(int i)
+{
+    struct sl_event *ev = mk_event(i);
+    struct sl_buf buf;
+
+    sl_buf_init(&buf, 1 << 20);
+    ASSERT_OK(sl_ce_json_encode(ev, &buf));
+    uint64_t n = buf.len;
+    sl_buf_fini(&buf);
+    sl_event_unref(ev);
+    return n;
+}
+
+static void retention(struct fx *f, int64_t age, uint64_t bytes)
+{
+    struct rc_box x = { 0 };
+
+    sl_backend_retention(f->b, age, bytes, box_done, &x);
+    wait_for(f, box_ready, &x, 5000);
+    ASSERT_OK(x.rc);
+}
+
+TEST(retention_by_progress_size_and_age)
+{
+    struct fx f;
+    struct rec_sub a = { .auto_done = true };
+    struct rec_sub b = { 0 };
+    struct sl_backend_stats st;
+
+    fx_init(&f);
+    subscribe(&f, &a, "a", 64);
+    subscribe(&f, &b, "b", 64);
+    run_for(&f, 5);
+    append_range(&f, 1, 10);
+    wait_seen(&f, &a, 10);
+    wait_seen(&f, &b, 10);
+    /* b: DONE 1..4 only */
+    struct sl_settle done = { SL_SETTLE_DONE, 0, 0 };
+    for (int i = 0; i < b.nheld; i++)
+        if (b.held[i]->pos.offset <= 4)
+            ASSERT_OK(sl_backend_settle(b.sub, b.held[i], &done));
+    unsubscribe(&a);
+    unsubscribe(&b);
+
+    retention(&f, 0, 0); /* what every group passed: 1..4 */
+    sl_backend_stats(f.b, &st);
+    ASSERT_EQ(st.removed, 4);
+    retention(&f, 0, 0);
+    sl_backend_stats(f.b, &st);
+    ASSERT_EQ(st.removed, 4);
+
+    /* size: keep the newest two (9, 10), whatever b's progress */
+    retention(&f, 0, stored_size(9) + stored_size(10));
+    sl_backend_stats(f.b, &st);
+    ASSERT_EQ(st.removed, 8);
+
+    /* b resumes at 9: 5..8 are gone, nothing else is skipped */
+    memset(&b, 0, sizeof(b));
+    b.auto_done = true;
+    subscribe(&f, &b, "b", 64);
+    wait_seen(&f, &b, 2);
+    ASSERT_EQ(b.seen[0], 9);
+    ASSERT_EQ(b.seen[1], 10);
+    append_range(&f, 11, 12);
+    wait_seen(&f, &b, 4);
+    ASSERT_EQ(b.seen[2], 11);
+    ASSERT_EQ(b.seen[3], 12);
+    run_for(&f, 10);
+    ASSERT_EQ(b.nseen, 4);
+    unsubscribe(&b);
+    retention(&f, 0, 0); /* a is at 11, b at 13: 9, 10 go */
+    sl_backend_stats(f.b, &st);
+    ASSERT_EQ(st.removed, 10);
+
+    /* age: records older than 20 ms go, whatever the groups */
+    memset(&b, 0, sizeof(b));
+    subscribe(&f, &b, "late", 64);
+    unsubscribe(&b);
+    append_range(&f, 13, 14);
+    run_for(&f, 40);
+    retention(&f, 20, 0);
+    sl_backend_stats(f.b, &st);
+    ASSERT_EQ(st.removed, 14);
+    /* a group whose records were removed by age skips them */
+    memset(&b, 0, sizeof(b));
+    subscribe(&f, &b, "late", 64);
+    run_for(&f, 20);
+    ASSERT_EQ(b.nseen, 0);
+    unsubscribe(&b);
+    fx_fini(&f);
+}
+
+TEST_MAIN()
