@@ -137,7 +137,7 @@ spec:
     one_line_error(s.cli("apply", "-f", "-", input="a: [1\n"), "line")
     one_line_error(s.cli("apply", "-f", "-", input=(
         "apiVersion: eventing.knative.dev/v1\nkind: Brokr\n"
-        "metadata:\n  name: x\n")), "Brokr")
+        "metadata:\n  name: x\n")), "<stdin>", "Brokr")
     one_line_error(s.cli("apply", "-f", "-", input=(
         "apiVersion: eventing.knative.dev/v1\nkind: Trigger\n"
         "metadata:\n  name: x\nspec:\n  broker: default\n  filtre: {}\n"
