@@ -37,7 +37,13 @@ struct sl_cli {
     char **args; /* positional arguments (borrowed from argv) */
     size_t nargs;
     bool read_failed; /* sl_cli_read_docs could not read some input */
+    /* Where each document of sl_cli_read_docs came from (a json array of
+     * file names, "-" for stdin, parallel to the documents). */
+    struct json_object *origins;
 };
+
+/* The file document 'i' of sl_cli_read_docs came from ("" if unknown). */
+const char *sl_cli_origin(const struct sl_cli *c, size_t i);
 
 /*
  * Parse argv (argv[0] is the subcommand) accepting the common options in

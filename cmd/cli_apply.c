@@ -28,8 +28,8 @@ static const char *apply_str(const struct json_object *o, const char *key)
 
 /* The kind, name and namespace of one document, or 1 after a message. */
 static int apply_target(struct sl_cli *c, struct json_object *doc,
-                        const struct sl_res_kind **pk, const char **pname,
-                        const char **pns)
+                        const char *origin, const struct sl_res_kind **pk,
+                        const char **pname, const char **pns)
 {
     const char *av = apply_str(doc, "apiVersion"),
                *kind = apply_str(doc, "kind");
@@ -37,25 +37,27 @@ static int apply_target(struct sl_cli *c, struct json_object *doc,
     const char *ns;
 
     if (av == NULL || kind == NULL)
-        return sl_cli_fail(c, "a document has no %s",
+        return sl_cli_fail(c, "%s: a document has no %s", origin,
                            av == NULL ? "apiVersion" : "kind");
     *pk = sl_res_kind_find(av, kind);
     if (*pk == NULL)
-        return sl_cli_fail(c, "no matches for kind \"%s\" in version \"%s\"",
-                           kind, av);
+        return sl_cli_fail(c,
+                           "%s: no matches for kind \"%s\" in version \"%s\"",
+                           origin, kind, av);
     json_object_object_get_ex(doc, "metadata", &meta);
     *pname = apply_str(meta, "name");
     if (*pname == NULL || **pname == '\0')
-        return sl_cli_fail(c, "%s: metadata.name is required", kind);
+        return sl_cli_fail(c, "%s: %s: metadata.name is required", origin,
+                           kind);
     *pns = NULL;
     if (!(*pk)->namespaced)
         return 0;
     ns = apply_str(meta, "namespace");
     if (ns != NULL && *ns != '\0' && c->ns != NULL && strcmp(ns, c->ns) != 0)
         return sl_cli_fail(c,
-                           "the namespace from the provided object \"%s\" "
-                           "does not match the namespace \"%s\"",
-                           ns, c->ns);
+                           "%s: the namespace from the provided object "
+                           "\"%s\" does not match the namespace \"%s\"",
+                           origin, ns, c->ns);
     *pns = ns != NULL && *ns != '\0' ? ns : sl_cli_ns(c);
     return 0;
 }
@@ -69,7 +71,8 @@ static const char *apply_rv(const struct json_object *obj)
     return apply_str(meta, "resourceVersion");
 }
 
-static int apply_one(struct sl_cli *c, struct json_object *doc)
+static int apply_one(struct sl_cli *c, struct json_object *doc,
+                     const char *origin)
 {
     const struct sl_res_kind *k;
     const char *name, *ns, *verb, *body;
@@ -78,7 +81,7 @@ static int apply_one(struct sl_cli *c, struct json_object *doc)
     long status;
     int rc;
 
-    if (apply_target(c, doc, &k, &name, &ns) != 0)
+    if (apply_target(c, doc, origin, &k, &name, &ns) != 0)
         return 1;
     sl_cli_path(k, ns, name, path, sizeof(path));
     if ((rc = sl_cli_call(c, "GET", path, NULL, NULL, &status, &got)) != 0)
@@ -156,7 +159,8 @@ int sl_cmd_apply(int argc, char **argv)
         for (i = 0; i < n; i++) {
             struct json_object *d = json_object_array_get_idx(docs, i);
 
-            if (apply_is_namespace(d) == (pass == 0) && apply_one(&c, d) != 0)
+            if (apply_is_namespace(d) == (pass == 0) &&
+                apply_one(&c, d, sl_cli_origin(&c, i)) != 0)
                 failed = 1;
         }
 out:
@@ -209,8 +213,8 @@ int sl_cmd_delete(int argc, char **argv)
         for (i = 0; i < json_object_array_length(docs); i++) {
             const char *name, *ns;
 
-            if (apply_target(&c, json_object_array_get_idx(docs, i), &k, &name,
-                             &ns) != 0 ||
+            if (apply_target(&c, json_object_array_get_idx(docs, i),
+                             sl_cli_origin(&c, i), &k, &name, &ns) != 0 ||
                 delete_one(&c, k, ns, name) != 0)
                 failed = 1;
         }

@@ -230,8 +230,17 @@ int sl_cli_parse(struct sl_cli *c, int argc, char **argv, unsigned allowed)
     return bad;
 }
 
+const char *sl_cli_origin(const struct sl_cli *c, size_t i)
+{
+    struct json_object *o =
+        c->origins ? json_object_array_get_idx(c->origins, i) : NULL;
+
+    return o ? json_object_get_string(o) : "";
+}
+
 void sl_cli_fini(struct sl_cli *c)
 {
+    json_object_put(c->origins);
     sl_free(c->server);
     sl_free(c->token);
     sl_free(c->files);
@@ -348,6 +357,9 @@ static int cli_add_docs(struct sl_cli *c, const char *path,
             continue;
         }
         json_object_array_add(out, json_object_get(d));
+        json_object_array_add(
+            c->origins,
+            json_object_new_string(strcmp(path, "-") ? path : "<stdin>"));
     }
     return 0;
 }
@@ -430,6 +442,8 @@ int sl_cli_read_docs(struct sl_cli *c, struct json_object **out)
     size_t i;
 
     *out = NULL;
+    json_object_put(c->origins);
+    c->origins = json_object_new_array();
     for (i = 0; i < c->nfiles; i++) {
         struct stat st;
         int rc;

@@ -278,6 +278,44 @@ static const char *describe_get(const struct json_object *o, const char *path)
     return v != NULL ? json_object_get_string(v) : "";
 }
 
+/*
+ * ConfigMap and Secret content, as kubectl describes it: a ConfigMap's
+ * values in full, a Secret's type and the size of each value only.
+ */
+static void describe_data(const struct json_object *obj)
+{
+    const char *kind = describe_get(obj, "kind");
+    bool secret = strcmp(kind, "Secret") == 0;
+    struct json_object *data = sl_cli_field(obj, "data");
+
+    if (!secret && strcmp(kind, "ConfigMap") != 0)
+        return;
+    if (secret)
+        printf("%-13s%s\n", "Type:",
+               sl_cli_field(obj, "type") ? describe_get(obj, "type")
+                                         : "Opaque");
+    printf("\nData\n====\n");
+    if (data == NULL || !json_object_is_type(data, json_type_object))
+        return;
+    json_object_object_foreach(data, key, val)
+    {
+        const char *v = json_object_get_string(val);
+
+        if (secret) {
+            /* Stored in Base64: the decoded size is what kubectl shows. */
+            size_t n = v ? strlen(v) : 0, pad = 0;
+
+            if (n >= 1 && v[n - 1] == '=')
+                pad++;
+            if (n >= 2 && v[n - 2] == '=')
+                pad++;
+            printf("%s:  %zu bytes\n", key, n / 4 * 3 - pad);
+        } else {
+            printf("%s:\n----\n%s\n\n", key, v ? v : "");
+        }
+    }
+}
+
 static void describe_print(const struct json_object *obj)
 {
     struct json_object *spec = NULL, *status = NULL, *conds = NULL,
@@ -306,7 +344,12 @@ static void describe_print(const struct json_object *obj)
         printf("Spec:\n");
         describe_yaml(spec, 2);
     }
+    describe_data(obj);
     json_object_object_get_ex(obj, "status", &status);
+    if (status == NULL &&
+        (strcmp(describe_get(obj, "kind"), "ConfigMap") == 0 ||
+         strcmp(describe_get(obj, "kind"), "Secret") == 0))
+        return; /* kinds without a status */
     if (status == NULL || !json_object_is_type(status, json_type_object)) {
         printf("Status:       <none>\n");
         return;

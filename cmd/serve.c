@@ -136,6 +136,7 @@ static int serve_apply_files(struct serve *s)
     c.nfiles = s->cfg.files.n;
     if (sl_cli_read_docs(&c, &docs) != 0 || c.read_failed) {
         json_object_put(docs);
+        json_object_put(c.origins);
         return 1;
     }
     /* Namespaces first, as apply does. */
@@ -168,6 +169,7 @@ static int serve_apply_files(struct serve *s)
             }
         }
     json_object_put(docs);
+    json_object_put(c.origins);
     return failed;
 }
 

@@ -28,6 +28,13 @@ else ifeq ($(CONFIG),valgrind)
   BIN      = build/valgrind/sluice
   CFLAGS  ?= -O1 -g
   override CFLAGS  += -DSL_ALLOC_COUNT
+else ifeq ($(CONFIG),tsan)
+  O        = build/tsan
+  BIN      = build/tsan/sluice
+  CC       = clang
+  CFLAGS  ?= -O1 -g
+  override CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer -DSL_ALLOC_COUNT
+  override LDFLAGS += -fsanitize=thread
 else ifeq ($(CONFIG),fuzz)
   O        = build/fuzz
   BIN      = build/fuzz/sluice
@@ -36,7 +43,7 @@ else ifeq ($(CONFIG),fuzz)
   override CFLAGS  += $(SAN) -fsanitize=fuzzer-no-link -DSL_ALLOC_COUNT
   override LDFLAGS += $(SAN)
 else
-  $(error unknown CONFIG '$(CONFIG)': use release, asan, valgrind or fuzz)
+  $(error unknown CONFIG '$(CONFIG)': use release, asan, tsan, valgrind or fuzz)
 endif
 
 override CFLAGS   += $(STD) $(WARN) $(PKG_CFLAGS)

@@ -21,7 +21,7 @@ AUX_OBJS  = $(UNIT_AUX:%.c=$(O)/%.o)
 FUZZ_BINS = $(FUZZ_SRCS:test/fuzz/%.c=build/fuzz/%)
 LIB       = $(O)/libsluice.a
 
-.PHONY: all deps check asan unit integration fuzz fuzz-regress valgrind \
+.PHONY: all deps check asan tsan unit integration fuzz fuzz-regress valgrind \
         format format-check lint clean unit-bins fuzz-build
 .DEFAULT_GOAL := all
 
@@ -97,6 +97,12 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	$(Q)$(MAKE) --no-print-directory CONFIG=fuzz fuzz-build
 	$(Q)./tools/fuzz.sh $(FUZZ_SECONDS)
+
+# Unit tests under ThreadSanitizer: the loop's cross-thread posts, the
+# server and client tests' helper threads, libcurl's resolver thread.
+tsan: deps
+	$(Q)$(MAKE) --no-print-directory CONFIG=tsan unit-bins
+	$(Q)./tools/run-tests.sh tsan
 
 # Unit tests under valgrind need a build without ASan (gcc, still counting
 # allocations so each test's leak check runs too).

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tools/run-tests.sh - run sluice's tests and print one summary line.
 #
-#   tools/run-tests.sh all|unit|integration|fuzz|lint|valgrind
+#   tools/run-tests.sh all|unit|integration|fuzz|lint|tsan|valgrind
 #
 # Each test is one command; its output goes to build/test-logs/<name>.log
 # and is shown (last 40 lines) only when it fails. The last line printed is
@@ -94,6 +94,9 @@ unit) unit_tests build/asan "" ;;
 integration) integration_tests ;;
 fuzz) fuzz_replay ;;
 lint) lint_tests ;;
+tsan)
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" unit_tests build/tsan ""
+    ;;
 valgrind)
     unit_tests build/valgrind "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1"
     ;;

@@ -98,6 +98,18 @@ spec:
     r = s.cli("apply", "-f", d)
     assert r.returncode == 1 and "b.yaml" in r.stderr, r
     assert r.stdout == "configmap/a created\nconfigmap/c created\n", r
+    # describe shows a ConfigMap's data, a Secret's type and value sizes.
+    r = s.cli("apply", "-f", "-", input=(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kb\n"
+        "data:\n  bootstrap.servers: localhost:9092\n---\n"
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pw\n"
+        "stringData:\n  password: hunter22\n"))
+    assert r.returncode == 0, r
+    r = s.cli("describe", "cm", "kb")
+    assert "bootstrap.servers:\n----\nlocalhost:9092" in r.stdout, r.stdout
+    r = s.cli("describe", "secret", "pw")
+    assert "Type:        Opaque" in r.stdout and "password:  8 bytes" in \
+        r.stdout and "hunter22" not in r.stdout, r.stdout
 
     # describe
     r = s.cli("describe", "broker", "with-dls")
@@ -125,7 +137,7 @@ spec:
     one_line_error(s.cli("apply", "-f", "-", input="a: [1\n"), "line")
     one_line_error(s.cli("apply", "-f", "-", input=(
         "apiVersion: eventing.knative.dev/v1\nkind: Brokr\n"
-        "metadata:\n  name: x\n")), "Brokr")
+        "metadata:\n  name: x\n")), "<stdin>", "Brokr")
     one_line_error(s.cli("apply", "-f", "-", input=(
         "apiVersion: eventing.knative.dev/v1\nkind: Trigger\n"
         "metadata:\n  name: x\nspec:\n  broker: default\n  filtre: {}\n"

@@ -203,10 +203,10 @@ class Sluice:
             self.proc.wait()
             raise AssertionError("sluice did not stop on SIGTERM:\n"
                                  + self.output())
+        out = self.output()
         self.log.close()
         if rc != 0:
-            raise AssertionError("sluice exited with %d:\n%s"
-                                 % (rc, self.output()))
+            raise AssertionError("sluice exited with %d:\n%s" % (rc, out))
 
     def kill9(self):
         self.proc.kill()

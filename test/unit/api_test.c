@@ -719,6 +719,11 @@ static int watch_line(void *arg, const char *line, size_t n)
     return w->stop > 0 && i + 1 >= w->stop;
 }
 
+static void watch_clear(struct watch *w)
+{
+    memset(w, 0, sizeof(*w));
+}
+
 static void watch_fini(struct watch *w)
 {
     int i;
@@ -738,7 +743,8 @@ static int watch_run(struct asrv *a, const char *path, struct watch *w,
     char url[1024];
     int status;
 
-    memset(w, 0, sizeof(*w));
+    /* The caller zeroed 'w' (watch_clear): a helper thread may already
+     * be reading w->n, so no memset here. */
     w->a = a;
     w->stop = stop;
     snprintf(url, sizeof(url), "%s%s", a->base, path);
@@ -838,6 +844,7 @@ TEST(watch_lists_then_follows_and_resumes)
     /* Resume after a's creation: exactly what followed, in order. */
     snprintf(path, sizeof(path), BROKERS "?watch=true&resourceVersion=%llu",
              (unsigned long long)rv_a);
+    watch_clear(&w2);
     ASSERT_EQ(watch_run(&a, path, &w2, 3), 200);
     ASSERT_EQ(w2.n, 3);
     ASSERT_EVENT(&w2, 0, "ADDED", "b");
@@ -852,6 +859,7 @@ TEST(watch_lists_then_follows_and_resumes)
              "/apis/eventing.knative.dev/v1/brokers?watch=true&"
              "resourceVersion=%llu&labelSelector=x&timeoutSeconds=1",
              (unsigned long long)rv_a);
+    watch_clear(&w2);
     ASSERT_EQ(watch_run(&a, path, &w2, 0), 200);
     ASSERT_EQ(w2.n, 1);
     ASSERT_EVENT(&w2, 0, "ADDED", "a"); /* it entered the selection */
@@ -859,6 +867,7 @@ TEST(watch_lists_then_follows_and_resumes)
     snprintf(path, sizeof(path),
              "/apis/eventing.knative.dev/v1/brokers?watch=true&"
              "timeoutSeconds=1");
+    watch_clear(&w2);
     ASSERT_EQ(watch_run(&a, path, &w2, 0), 200);
     ASSERT_EQ(w2.n, 2);
     ASSERT_EVENT(&w2, 0, "ADDED", "a");
@@ -888,6 +897,7 @@ TEST(watch_from_a_trimmed_history_is_expired)
     json_object_put(cm);
 
     /* One ERROR event with a 410 Status, then the server ends the stream. */
+    watch_clear(&w);
     ASSERT_EQ(watch_run(&a, CMS "?watch=true&resourceVersion=1", &w, 0), 200);
     ASSERT_EQ(w.n, 1);
     ASSERT_STR_EQ(w.type[0], "ERROR");
@@ -900,6 +910,7 @@ TEST(watch_from_a_trimmed_history_is_expired)
     /* A version from the future is as unusable. */
     snprintf(path, sizeof(path), CMS "?watch=true&resourceVersion=%llu",
              (unsigned long long)cur + 100);
+    watch_clear(&w);
     ASSERT_EQ(watch_run(&a, path, &w, 0), 200);
     ASSERT_EQ(w.n, 1);
     ASSERT_EQ(num(w.obj[0], "code"), 410);
@@ -910,6 +921,7 @@ TEST(watch_from_a_trimmed_history_is_expired)
     snprintf(path, sizeof(path),
              CMS "?watch=true&allowWatchBookmarks=true&resourceVersion=%llu",
              (unsigned long long)cur);
+    watch_clear(&w);
     ASSERT_EQ(watch_run(&a, path, &w, 1), 200);
     ASSERT_STR_EQ(w.type[0], "BOOKMARK");
     ASSERT_EQ(w.rv[0], cur);
@@ -918,6 +930,7 @@ TEST(watch_from_a_trimmed_history_is_expired)
     /* The retained tail still replays: the last two creations. */
     snprintf(path, sizeof(path), CMS "?watch=true&resourceVersion=%llu",
              (unsigned long long)cur - 2);
+    watch_clear(&w);
     ASSERT_EQ(watch_run(&a, path, &w, 2), 200);
     ASSERT_EVENT(&w, 0, "ADDED", "c6");
     ASSERT_EVENT(&w, 1, "ADDED", "c7");
@@ -942,6 +955,7 @@ TEST(watch_bookmarks)
 
     /* After the list: a BOOKMARK at the list's version, then more while
      * idle. */
+    watch_clear(&w);
     ASSERT_EQ(
         watch_run(&a, BROKERS "?watch=true&allowWatchBookmarks=true", &w, 3),
         200);
@@ -960,6 +974,7 @@ TEST(watch_bookmarks)
              BROKERS "?watch=true&allowWatchBookmarks=true&"
                      "resourceVersion=%llu",
              (unsigned long long)cur);
+    watch_clear(&w);
     ASSERT_EQ(watch_run(&a, path, &w, 1), 200);
     ASSERT_STR_EQ(w.type[0], "BOOKMARK");
     ASSERT_EQ(w.rv[0], cur);
@@ -967,6 +982,7 @@ TEST(watch_bookmarks)
 
     /* A timeout too large for milliseconds is no timeout (2^61 s once
      * wrapped to 0 ms and ended the stream at once). */
+    watch_clear(&w);
     ASSERT_EQ(watch_run(&a,
                         TRIGGERS "?watch=true&allowWatchBookmarks=true&"
                                  "timeoutSeconds=2305843009213693952",
@@ -976,6 +992,7 @@ TEST(watch_bookmarks)
     watch_fini(&w);
 
     /* Without allowWatchBookmarks: none in a second (≈30 intervals). */
+    watch_clear(&w);
     ASSERT_EQ(watch_run(&a, TRIGGERS "?watch=true&timeoutSeconds=1", &w, 0),
               200);
     ASSERT_EQ(w.n, 0);
@@ -1005,6 +1022,7 @@ TEST(watch_list_larger_than_the_stream_queue_is_not_cut_silently)
                  "\"}}");
         json_object_put(call(&a, "POST", CMS, JSON, body, 201));
     }
+    watch_clear(&w);
     ASSERT_EQ(watch_run(&a,
                         CMS "?watch=true&allowWatchBookmarks=true&"
                             "timeoutSeconds=5",
@@ -1068,6 +1086,7 @@ TEST(token_authentication)
     sl_http_client_resp_fini(&r);
     ASSERT_EQ(req(&a, "GET", "/apis", NULL, NULL, &r), 401);
     sl_http_client_resp_fini(&r);
+    watch_clear(&w);
     ASSERT_EQ(watch_run(&a, BROKERS "?watch=true", &w, 1), 401);
     ASSERT_EQ(w.n, 0);
     /* Health and version stay open. */
