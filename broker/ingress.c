@@ -143,6 +143,8 @@ static void ing_req_gone(void *arg, struct sl_http_req *req)
 
     (void)req;
     p->req = NULL;
+    if (p->ing != NULL)
+        p->ing->stats.waiting--;
 }
 
 /* The append finished: answer (when someone still listens) and free. */
@@ -154,6 +156,7 @@ static void ing_finish(struct ing_pending *p, int rc)
         ing->stats.events += p->n;
     if (p->req != NULL) {
         sl_http_req_on_close(p->req, NULL, NULL);
+        ing->stats.waiting--;
         if (rc == 0) {
             ing->stats.accepted++;
             sl_http_respond(p->req, 202, NULL, NULL, 0);
@@ -199,6 +202,7 @@ static void ing_append(struct sl_ingress *ing, struct sl_http_req *req,
         p->next->prev = p;
     ing->pending = p;
     sl_http_req_on_close(req, ing_req_gone, p);
+    ing->stats.waiting++;
     p->in_append = true;
     rc = sl_backend_append(b, v, n, ing_append_done, p);
     p->in_append = false;
@@ -209,6 +213,7 @@ static void ing_append(struct sl_ingress *ing, struct sl_http_req *req,
     }
     /* Refused now: done will not run. */
     sl_http_req_on_close(req, NULL, NULL);
+    ing->stats.waiting--;
     ing_pending_unlink(p);
     sl_free(p);
     switch (rc) {

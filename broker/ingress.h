@@ -76,6 +76,7 @@ struct sl_ingress_stats {
     uint64_t rejected;  /* requests answered 4xx */
     uint64_t failed;    /* requests answered 5xx */
     uint64_t abandoned; /* appends that completed after the client left */
+    uint64_t waiting;   /* now: clients waiting for an append (a gauge) */
 };
 
 /*
