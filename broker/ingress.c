@@ -160,6 +160,9 @@ static void ing_finish(struct ing_pending *p, int rc)
         if (rc == 0) {
             ing->stats.accepted++;
             sl_http_respond(p->req, 202, NULL, NULL, 0);
+        } else if (rc == SL_ETOOBIG) {
+            ing_fail(ing, p->req, 413,
+                     "an event exceeds the limit of broker %s", p->broker);
         } else {
             SL_LOG(SL_LOG_WARN, &ing->log, "cannot store events for %s: %s",
                    p->broker, sl_strerror(rc));

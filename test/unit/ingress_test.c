@@ -230,7 +230,8 @@ static struct sl_backend *fx_backend(struct fx *f,
                                   .ns = "default",
                                   .name = name,
                                   .data_dir = f->dir,
-                                  .limits = { .max_batch = 50 } };
+                                  .limits = { .max_batch = 50,
+                                              .max_event_size = 4096 } };
     struct sl_backend *b;
     struct rc_box x = { 0 };
 
@@ -617,6 +618,21 @@ TEST(bad_events_400_415_413)
     big[sizeof(big) - 1] = '\0';
     hs = binary("big", NULL);
     expect(&f, "POST", "/default/b1", &hs, big, 413, NULL);
+    ASSERT_EQ(db_count(&f), 0);
+    fx_stop(&f);
+}
+
+TEST(broker_limit_413)
+{
+    struct fx f;
+    struct hdr_set hs = binary("big", NULL);
+    char big[5000];
+
+    /* The ingress takes 1 MiB, the broker's log only 4 KiB per event. */
+    fx_start(&f, 0);
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    expect(&f, "POST", "/default/b1", &hs, big, 413, "limit of broker");
     ASSERT_EQ(db_count(&f), 0);
     fx_stop(&f);
 }
