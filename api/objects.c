@@ -212,10 +212,7 @@ static int obj_check_identity(struct sl_http_req *req,
     meta = obj_meta(o);
     ns = obj_str(meta, "namespace");
 
-    if (k->group[0] == '\0')
-        snprintf(want, sizeof(want), "%s", k->version);
-    else
-        snprintf(want, sizeof(want), "%s/%s", k->group, k->version);
+    sl_res_kind_api_version(k, want, sizeof(want));
     if (av == NULL && obj_get(o, "apiVersion") == NULL)
         json_object_object_add(o, "apiVersion", json_object_new_string(want));
     else if (av == NULL || strcmp(av, want) != 0)
@@ -338,11 +335,9 @@ static void obj_list(struct sl_api *api, struct sl_http_req *req,
     json_object_put(all);
     sl__api_fieldsel_fini(&fs);
     list = json_object_new_object();
-    if (t->kind->group[0] == '\0')
-        snprintf(buf, sizeof(buf), "%s", t->kind->version);
-    else
-        snprintf(buf, sizeof(buf), "%s/%s", t->kind->group, t->kind->version);
-    json_object_object_add(list, "apiVersion", json_object_new_string(buf));
+    json_object_object_add(list, "apiVersion",
+                           json_object_new_string(sl_res_kind_api_version(
+                               t->kind, buf, sizeof(buf))));
     snprintf(buf, sizeof(buf), "%sList", t->kind->kind);
     json_object_object_add(list, "kind", json_object_new_string(buf));
     {

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+struct sl_buf;
 struct sl_res_kind;
 
 /* Which options a subcommand accepts. */
@@ -89,6 +90,9 @@ const struct sl_res_kind *sl_cli_kind(const struct sl_cli *c, const char *name);
  */
 const char *sl_cli_path(const struct sl_res_kind *k, const char *ns,
                         const char *name, char *out, size_t outlen);
+
+/* Append 's' percent-encoded (all but RFC 3986 unreserved) to 'b'. */
+void sl_cli_escape(struct sl_buf *b, const char *s);
 
 /* "broker.eventing.knative.dev/default" (kubectl's resource/name). */
 const char *sl_cli_ref(const struct sl_res_kind *k, const char *name, char *out,

@@ -282,25 +282,33 @@ const struct sl_res_kind *sl_cli_kind(const struct sl_cli *c, const char *name)
     return k;
 }
 
-/* Percent-encode one path segment into out[outlen]. */
-static const char *cli_seg(const char *s, char *out, size_t outlen)
+void sl_cli_escape(struct sl_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
 
-    for (; s != NULL && *s != '\0' && o + 4 < outlen; s++) {
+    for (; s != NULL && *s != '\0'; s++) {
         unsigned char ch = (unsigned char)*s;
 
         if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
             (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL) {
-            out[o++] = (char)ch;
+            sl_buf_appendc(b, (char)ch);
         } else {
-            out[o++] = '%';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
+            sl_buf_appendc(b, '%');
+            sl_buf_appendc(b, hex[ch >> 4]);
+            sl_buf_appendc(b, hex[ch & 15]);
         }
     }
-    out[o] = '\0';
+}
+
+/* Percent-encode one path segment into out[outlen] (cut when longer). */
+static const char *cli_seg(const char *s, char *out, size_t outlen)
+{
+    struct sl_buf b;
+
+    sl_buf_init(&b, outlen - 1);
+    sl_cli_escape(&b, s);
+    sl_strlcpy(out, sl_buf_str(&b), outlen);
+    sl_buf_fini(&b);
     return out;
 }
 

@@ -17,25 +17,6 @@
 #include "core/yaml_emit.h"
 #include "resource/resource.h"
 
-/* Append 's' percent-encoded for a query value. */
-static void get_qescape(struct sl_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-            (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL) {
-            sl_buf_appendc(b, (char)ch);
-        } else {
-            sl_buf_appendc(b, '%');
-            sl_buf_appendc(b, hex[ch >> 4]);
-            sl_buf_appendc(b, hex[ch & 15]);
-        }
-    }
-}
-
 static bool get_structured(const struct sl_cli *c)
 {
     return c->output != NULL &&
@@ -140,7 +121,7 @@ static int get_kind(struct sl_cli *c, const struct sl_res_kind *k,
         sl_buf_appends(&b, sl_cli_path(k, ns, NULL, path, sizeof(path)));
         if (c->selector != NULL) {
             sl_buf_appends(&b, "?labelSelector=");
-            get_qescape(&b, c->selector);
+            sl_cli_escape(&b, c->selector);
         }
         failed =
             sl_cli_call(c, "GET", sl_buf_str(&b), NULL, NULL, &status, &out);

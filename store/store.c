@@ -372,6 +372,31 @@ out:
     return rc;
 }
 
+/*
+ * The stored object (kind, ns, name) for a status write or a delete, with
+ * the checks both share: not inside a callback, a known kind, a name, the
+ * object exists, and 'expected_rv' (0: any) is its resourceVersion.
+ * '*pobj' receives the object (caller puts, also on a failed rv check).
+ */
+static int store_load(struct sl_store *s, const char *kind, const char *ns,
+                      const char *name, uint64_t expected_rv,
+                      struct json_object **pobj, struct sl_diag *d)
+{
+    int rc;
+
+    if ((rc = store_busy(s, d)) < 0 || (rc = store_kind_ok(kind, d)) < 0)
+        return rc;
+    if (name == NULL || name[0] == '\0')
+        return sl_diag_set(d, SL_EINVAL, "metadata.name",
+                           "name must not be empty");
+    rc = sl__store_db_get(s, kind, ns, name, pobj, d);
+    if (rc == SL_ENOENT)
+        return store_not_found(d, kind, ns, name);
+    if (rc < 0)
+        return rc;
+    return store_check_rv(*pobj, expected_rv, kind, ns, name, d);
+}
+
 int sl_store_update_status(struct sl_store *s, const char *kind, const char *ns,
                            const char *name, struct json_object *status,
                            uint64_t expected_rv, struct json_object **out,
@@ -386,17 +411,7 @@ int sl_store_update_status(struct sl_store *s, const char *kind, const char *ns,
         *punchanged = false;
     if (ns == NULL)
         ns = "";
-    if ((rc = store_busy(s, d)) < 0 || (rc = store_kind_ok(kind, d)) < 0)
-        return rc;
-    if (name == NULL || name[0] == '\0')
-        return sl_diag_set(d, SL_EINVAL, "metadata.name",
-                           "name must not be empty");
-    rc = sl__store_db_get(s, kind, ns, name, &c.obj, d);
-    if (rc == SL_ENOENT)
-        return store_not_found(d, kind, ns, name);
-    if (rc < 0)
-        return rc;
-    if ((rc = store_check_rv(c.obj, expected_rv, kind, ns, name, d)) < 0)
+    if ((rc = store_load(s, kind, ns, name, expected_rv, &c.obj, d)) < 0)
         goto out;
     if (json_object_equal(sl__store_jget(c.obj, "status"), status)) {
         if (punchanged != NULL)
@@ -436,17 +451,7 @@ int sl_store_delete(struct sl_store *s, const char *kind, const char *ns,
         *out = NULL;
     if (ns == NULL)
         ns = "";
-    if ((rc = store_busy(s, d)) < 0 || (rc = store_kind_ok(kind, d)) < 0)
-        return rc;
-    if (name == NULL || name[0] == '\0')
-        return sl_diag_set(d, SL_EINVAL, "metadata.name",
-                           "name must not be empty");
-    rc = sl__store_db_get(s, kind, ns, name, &c.obj, d);
-    if (rc == SL_ENOENT)
-        return store_not_found(d, kind, ns, name);
-    if (rc < 0)
-        return rc;
-    if ((rc = store_check_rv(c.obj, expected_rv, kind, ns, name, d)) < 0)
+    if ((rc = store_load(s, kind, ns, name, expected_rv, &c.obj, d)) < 0)
         goto out;
     c.type = SL_STORE_DELETED;
     c.rv = s->rv + 1;
