@@ -1,0 +1,51 @@
+/*
+ * triggers/filter.h - a Trigger's filter, compiled once, evaluated per
+ * event. The one interface the dispatcher uses (triggers/dispatch.h), so
+ * that new dialects (CESQL comes with the filters issue) plug in here
+ * without touching the dispatcher.
+ *
+ * Semantics (reference 2.2-2.3, DESIGN 4.3):
+ *   - no spec.filter and no spec.filters: every event matches;
+ *   - spec.filters non-empty: all of its elements must match (AND) and
+ *     spec.filter is ignored;
+ *   - else legacy spec.filter.attributes: every listed attribute must
+ *     equal its value exactly; the value "" means "present and
+ *     non-empty" (MT broker); an empty attributes map matches everything;
+ *   - an element is one dialect: exact, prefix, suffix (maps of
+ *     attribute -> string, every entry must hold), all (list, AND), any
+ *     (list, OR; an empty any matches nothing), not (one element),
+ *     cesql (an expression; an evaluation error is no match).
+ * Attribute values are compared as their canonical string forms
+ * (sl_event_value); an absent attribute never matches exact/prefix/suffix.
+ *
+ * A compiled filter is immutable and may be shared by threads.
+ */
+#ifndef SL_TRIGGERS_FILTER_H
+#define SL_TRIGGERS_FILTER_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+struct sl_diag;
+struct sl_event;
+struct sl_filter;
+
+/*
+ * Compile the filter of a Trigger spec ('spec' borrowed; NULL or without
+ * filters gives a filter that matches everything). Returns 0 with '*out',
+ * or, with '*out' NULL and 'd' naming the field
+ * ("spec.filters[1].prefix"): SL_EINVAL for a malformed filter
+ * (admission normally rules that out), SL_ENOTSUP for a dialect this
+ * build cannot evaluate yet.
+ */
+int sl_filter_compile(const struct json_object *spec, struct sl_filter **out,
+                      struct sl_diag *d);
+
+/* True when 'ev' passes 'f'. No allocation, no I/O. */
+bool sl_filter_match(const struct sl_filter *f, const struct sl_event *ev);
+
+/* Free 'f'. NULL is a no-op. */
+void sl_filter_free(struct sl_filter *f);
+
+#endif
