@@ -96,6 +96,11 @@ struct sl_backend_cfg {
     const char *name;     /* broker name */
     const char *data_dir; /* existing directory for local files */
     struct sl_backend_limits limits;
+    /* Settings, an object of strings (borrowed during init; NULL = none):
+     * the Broker's spec.config ConfigMap data with the daemon's defaults
+     * filled in for keys it lacks ("redis.url" from --redis-url,
+     * "bootstrap.servers" from --kafka-bootstrap). */
+    const struct json_object *config;
 };
 
 /* Counters (monotonic since open). */

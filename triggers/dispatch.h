@@ -5,8 +5,8 @@
  *
  *   backend --on_record--> filter --no match--> settle DONE
  *                             \--match--> [rate limit] [order gate]
- *                                 --> deliverer.deliver(job)
- *                                 ... sl_dispatch_job_done(job, how)
+ *                                 --> deliverer.deliver(rec, done, job)
+ *                                 ... done(job, how)
  *                                 --> settle DONE | RETRY
  *
  * In-flight bound: at most opts.max_in_flight records are unsettled
@@ -38,34 +38,32 @@
 
 struct sl_diag;
 struct sl_dispatch;
-struct sl_dispatch_job;
 struct sl_filter;
 struct sl_loop;
 
 /*
+ * The end of one delivery: 'job' is the value the dispatcher passed to
+ * deliver; 'how' is DONE, or RETRY at how->not_before_ms with
+ * how->attempts attempts made so far.
+ */
+typedef void sl_deliver_done_fn(void *job, const struct sl_settle *how);
+
+/*
  * What delivers a matching record. 'deliver' starts delivering
  * rec->ev to the trigger's subscriber (rec is valid, event included,
- * until the job is done or cancelled; rec->attempts counts the attempts
- * already made) and must end with exactly one sl_dispatch_job_done(job,
- * how), later or from inside 'deliver'. 'cancel' (called when the
- * dispatcher is freed) stops a job in flight: after it returns
- * sl_dispatch_job_done must not be called for that job (it is ignored
- * if it is).
+ * until done runs or the job is cancelled; rec->attempts counts the
+ * attempts already made) and must end with exactly one done(job, how),
+ * later or from inside 'deliver'. 'cancel' (called when the dispatcher
+ * is freed) stops the job 'job' in flight: done must not run for it
+ * afterwards. Neither depends on the dispatcher, so a deliverer can be
+ * driven on its own (tests).
  */
 struct sl_deliverer {
-    void (*deliver)(void *arg, struct sl_dispatch_job *job,
-                    const struct sl_record *rec);
-    void (*cancel)(void *arg, struct sl_dispatch_job *job);
+    void (*deliver)(void *arg, const struct sl_record *rec,
+                    sl_deliver_done_fn *done, void *job);
+    void (*cancel)(void *arg, void *job);
     void *arg;
 };
-
-/* Report the outcome of a job (DONE, or RETRY at how->not_before_ms with
- * how->attempts made so far). The job is invalid afterwards. */
-void sl_dispatch_job_done(struct sl_dispatch_job *job,
-                          const struct sl_settle *how);
-
-/* A job's own pointer slot for the deliverer (NULL at start). */
-void **sl_dispatch_job_slot(struct sl_dispatch_job *job);
 
 /* Annotations read by sl_dispatch_opts_from_annotations(). */
 #define SL_DISPATCH_MAX_IN_FLIGHT_ANNOTATION "sluice.dev/max-in-flight"
