@@ -9,6 +9,7 @@
  * SL_ETOOBIG 413, anything else 500.
  */
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "api/internal.h"
@@ -284,6 +285,56 @@ int sl__api_selectors(struct sl_http_req *req, const struct sl_res_kind *k,
 }
 
 /*
+ * The admission settings for one write: the API's (or the built-in ones)
+ * with the feature flags of ConfigMap knative-eventing/config-features
+ * applied when it exists, as Knative's webhook reads them ("enabled" /
+ * "disabled"; "allowed" counts as enabled). Read per write: a changed
+ * ConfigMap takes effect at once. The strings of '*out' are borrowed
+ * from the API's settings or are literals.
+ */
+static const struct sl_res_env *obj_env(struct sl_api *api,
+                                        struct sl_res_env *out)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } flags[] = {
+        { "delivery-timeout", offsetof(struct sl_res_env, delivery_timeout) },
+        { "delivery-retryafter",
+          offsetof(struct sl_res_env, delivery_retryafter) },
+        { "cross-namespace-event-links",
+          offsetof(struct sl_res_env, cross_namespace_event_links) },
+        { "kreference-group", offsetof(struct sl_res_env, kreference_group) },
+        { "new-apiserversource-filters",
+          offsetof(struct sl_res_env, new_apiserversource_filters) },
+    };
+    struct json_object *cm = NULL, *data;
+    size_t i;
+
+    if (api->env != NULL)
+        *out = *api->env;
+    else
+        sl_res_env_init(out);
+    if (sl_store_get(api->store, "ConfigMap", "knative-eventing",
+                     "config-features", &cm, NULL) != 0)
+        return out;
+    data = obj_get(cm, "data");
+    for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        struct json_object *v = data ? obj_get(data, flags[i].key) : NULL;
+        const char *s = v && json_object_is_type(v, json_type_string)
+                            ? json_object_get_string(v)
+                            : NULL;
+
+        if (s == NULL)
+            continue;
+        *(bool *)((char *)out + flags[i].off) =
+            strcmp(s, "enabled") == 0 || strcmp(s, "allowed") == 0;
+    }
+    json_object_put(cm);
+    return out;
+}
+
+/*
  * Admission for a create. Defaults that Knative's webhook derives from a
  * random UUID (KafkaSource's consumerGroup) are derived from
  * metadata.uid, which admission may not invent (it is pure): give the
@@ -295,11 +346,12 @@ static int obj_admit_create(struct sl_api *api, struct json_object *o,
 {
     struct json_object *meta = obj_get(o, "metadata");
     char uid[SL_UUID_STR_LEN + 1];
+    struct sl_res_env env;
 
     if (meta != NULL && json_object_is_type(meta, json_type_object) &&
         obj_get(meta, "uid") == NULL && sl_uuid_v4(uid) == 0)
         json_object_object_add(meta, "uid", json_object_new_string(uid));
-    return sl_res_admit(o, NULL, api->env, pk, d);
+    return sl_res_admit(o, NULL, obj_env(api, &env), pk, d);
 }
 
 /* ---- verbs ---- */
@@ -390,13 +442,14 @@ static void obj_replace(struct sl_api *api, struct sl_http_req *req,
 {
     const struct sl_res_kind *k = NULL;
     struct json_object *stored = NULL;
+    struct sl_res_env env;
     struct sl_diag d;
     bool unchanged = false;
     char kk[256];
     int rc;
 
     sl_diag_clear(&d);
-    rc = sl_res_admit(o, old, api->env, &k, &d);
+    rc = sl_res_admit(o, old, obj_env(api, &env), &k, &d);
     if (rc == 0)
         rc = sl_store_update(api->store, obj_kind_key(t->kind, kk, sizeof(kk)),
                              t->kind->namespaced, o, &stored, &unchanged, &d);
@@ -679,6 +732,7 @@ int sl_api_apply(struct sl_api *api, const struct json_object *obj,
     struct json_object *o = NULL, *old = NULL, *stored = NULL;
     const struct sl_res_kind *k = NULL;
     const char *name, *ns;
+    struct sl_res_env env;
     bool unchanged = false;
     char kk[256];
     int rc;
@@ -730,7 +784,7 @@ int sl_api_apply(struct sl_api *api, const struct json_object *obj,
 
         json_object_deep_copy(old, &copy, NULL);
         merged = sl_merge_patch(copy, o);
-        rc = sl_res_admit(merged, old, api->env, &k, d);
+        rc = sl_res_admit(merged, old, obj_env(api, &env), &k, d);
         if (rc == 0)
             rc = sl_store_update(api->store, kk, k->namespaced, merged, &stored,
                                  &unchanged, d);

@@ -47,10 +47,10 @@ struct sl_config_list {
 };
 
 /* The broker log used for brokers without a class annotation. */
-enum sl_backend {
-    SL_BACKEND_EMBEDDED = 0,
-    SL_BACKEND_REDIS = 1,
-    SL_BACKEND_KAFKA = 2,
+enum sl_config_backend {
+    SL_CONFIG_BACKEND_EMBEDDED = 0,
+    SL_CONFIG_BACKEND_REDIS = 1,
+    SL_CONFIG_BACKEND_KAFKA = 2,
 };
 
 /* Upper bound on the table's length (it sizes 'src' below). */
@@ -79,7 +79,7 @@ struct sl_config {
     int64_t shutdown_timeout_ns;     /* PT30S */
     int64_t watch_history;           /* store history entries, 5000 */
     enum sl_log_level log_level;     /* info */
-    enum sl_backend default_backend; /* embedded */
+    enum sl_config_backend default_backend; /* embedded */
     char *redis_url;                 /* redis://..., or NULL */
     char *kafka_bootstrap;           /* host:port[,host:port...], or NULL */
     struct sl_config_list files;     /* -f/--filename, applied at start */

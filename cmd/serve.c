@@ -14,10 +14,12 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "broker/ingress.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/config.h"
 #include "control/control.h"
+#include "control/dataplane.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -35,12 +37,15 @@ struct serve {
     struct sl_store *store;
     struct sl_api *api;
     struct sl_ctl *ctl;
+    struct sl_dataplane *dp;
+    struct sl_ingress *ingress;
     struct sl_http_server *api_srv, *health_srv;
     struct sl_timer *stop_timer;
     struct sl_log_ctx log;
     char *token;
     char *ingress_url; /* derived from ingress-addr when not given */
     bool ready;
+    bool stopping;
 };
 
 static void serve_stop(void *arg)
@@ -66,20 +71,44 @@ static void serve_health(void *arg, struct sl_http_req *req)
         sl_http_respond(req, 404, "text/plain", "not found", 9);
 }
 
+/* The data plane is closed: give the loop a moment to write out the
+ * last answers and watch chunks, then stop. */
+static void serve_dp_closed(void *arg)
+{
+    struct serve *s = arg;
+
+    s->stop_timer = sl_timer_new(s->loop, serve_stop, s);
+    sl_timer_start(s->stop_timer, 200, 0);
+}
+
 static void serve_on_signal(void *arg, int signo)
 {
     struct serve *s = arg;
 
     SL_LOG(SL_LOG_INFO, &s->log, "received %s, shutting down",
            signo == SIGTERM ? "SIGTERM" : "SIGINT");
-    /* End watch streams properly (their last chunk), give the loop a
-     * moment to write them out, then stop. */
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    /* End watch streams properly (their last chunk); stop dispatching;
+     * close the brokers' logs (appends accepted so far complete and are
+     * answered; new ones get 503), then stop. */
     s->ready = false;
     sl_api_set_ready(s->api, 0);
     sl_api_close_watches(s->api);
-    if (s->stop_timer == NULL) {
-        s->stop_timer = sl_timer_new(s->loop, serve_stop, s);
-        sl_timer_start(s->stop_timer, 200, 0);
+    sl_dataplane_shutdown(s->dp, serve_dp_closed, s);
+}
+
+/* The class name of --default-backend. */
+static const char *serve_default_class(const struct sl_config *cfg)
+{
+    switch (cfg->default_backend) {
+    case SL_CONFIG_BACKEND_REDIS:
+        return "Redis";
+    case SL_CONFIG_BACKEND_KAFKA:
+        return "Kafka";
+    default:
+        return "Embedded";
     }
 }
 
@@ -180,6 +209,9 @@ static void serve_teardown(struct serve *s)
     sl_http_server_free(s->api_srv);
     sl_api_free(s->api);
     sl_ctl_free(s->ctl);
+    /* The ingress before the logs it appends to. */
+    sl_ingress_free(s->ingress);
+    sl_dataplane_free(s->dp);
     sl_store_close(s->store);
     sl_loop_free(s->loop);
     sl_free(s->token);
@@ -265,7 +297,33 @@ int sl_cmd_serve(int argc, char **argv)
         return 1;
     }
     {
-        struct sl_ctl_opts co = { .ingress_url = s.ingress_url };
+        struct sl_dataplane_opts dpo = {
+            .data_dir = s.cfg.data_dir,
+            .default_class = serve_default_class(&s.cfg),
+            .redis_url = s.cfg.redis_url,
+            .kafka_bootstrap = s.cfg.kafka_bootstrap,
+            .ingress_url = s.ingress_url,
+            .max_event_size = (size_t)s.cfg.max_event_size,
+        };
+
+        if (sl_dataplane_new(s.loop, &dpo, &s.dp, &d) != 0)
+            goto fail;
+    }
+    {
+        struct sl_ingress_opts io = {
+            .listen = s.cfg.ingress_addr,
+            .max_event_size = (size_t)s.cfg.max_event_size,
+            .max_connections = (unsigned)s.cfg.max_connections,
+            .lookup = sl_dataplane_lookup,
+            .lookup_arg = s.dp,
+        };
+
+        if (sl_ingress_new(s.loop, &io, &s.ingress, &d) != 0)
+            goto fail;
+    }
+    {
+        struct sl_ctl_opts co = { .ingress_url = s.ingress_url,
+                                  .dataplane = s.dp };
 
         if (sl_ctl_new(s.loop, s.store, &co, &s.ctl, &d) != 0 ||
             sl_ctl_start(s.ctl, &d) != 0)
@@ -281,8 +339,9 @@ int sl_cmd_serve(int argc, char **argv)
     }
     sl_api_set_ready(s.api, 1);
     s.ready = true;
-    SL_LOG(SL_LOG_INFO, &s.log, "serving the API on %s, data in %s",
-           s.cfg.api_addr, s.cfg.data_dir);
+    SL_LOG(SL_LOG_INFO, &s.log,
+           "serving the API on %s, brokers on %s, data in %s", s.cfg.api_addr,
+           s.cfg.ingress_addr, s.cfg.data_dir);
     rc = sl_loop_run(s.loop) == 0 ? 0 : 1;
     SL_LOG(SL_LOG_INFO, &s.log, "stopped");
     serve_teardown(&s);

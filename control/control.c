@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "control/dataplane.h"
 #include "control/internal.h"
 #include "core/alloc.h"
 #include "core/err.h"
@@ -377,6 +378,20 @@ static void ctl_on_event(void *arg, const struct sl_store_event *ev)
 
 /* ---- lifecycle ---- */
 
+/* The data plane asks for a Broker or Trigger to be reconciled again. */
+static void ctl_dp_notify(void *arg, const char *kind, const char *ns,
+                          const char *name)
+{
+    struct sl_ctl *ctl = arg;
+    char kk[64];
+    char *key;
+
+    snprintf(kk, sizeof(kk), "eventing.knative.dev/%s", kind);
+    key = sl__ctl_key(kk, ns, name);
+    sl__ctl_enqueue(ctl, key);
+    sl_free(key);
+}
+
 int sl_ctl_new(struct sl_loop *loop, struct sl_store *store,
                const struct sl_ctl_opts *opts, struct sl_ctl **out,
                struct sl_diag *d)
@@ -392,6 +407,9 @@ int sl_ctl_new(struct sl_loop *loop, struct sl_store *store,
     ctl->opts.cluster_domain = opts && opts->cluster_domain
                                    ? opts->cluster_domain
                                    : "svc.cluster.local";
+    ctl->opts.dataplane = opts ? opts->dataplane : NULL;
+    if (ctl->opts.dataplane != NULL)
+        sl_dp_set_notify(ctl->opts.dataplane, ctl_dp_notify, ctl);
     sl_map_init(&ctl->queued, NULL);
     ctl->drain = sl_timer_new(loop, ctl_drain, ctl);
     sl_map_init(&ctl->retries, ctl_retry_free);
@@ -446,6 +464,8 @@ void sl_ctl_free(struct sl_ctl *ctl)
 
     if (ctl == NULL)
         return;
+    if (ctl->opts.dataplane != NULL)
+        sl_dp_set_notify(ctl->opts.dataplane, NULL, NULL);
     sl_store_unwatch(ctl->watch);
     sl_timer_free(ctl->drain);
     while ((k = ctl_dequeue(ctl)) != NULL)
@@ -475,6 +495,11 @@ bool sl_ctl_idle(const struct sl_ctl *ctl)
 struct sl_store *sl__ctl_store(struct sl_ctl *ctl)
 {
     return ctl->store;
+}
+
+const struct sl_ctl_opts *sl__ctl_opts(const struct sl_ctl *ctl)
+{
+    return &ctl->opts;
 }
 
 const struct sl_ctl_opts *sl_rec_opts(const struct sl_rec *r)

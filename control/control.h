@@ -26,12 +26,17 @@ struct sl_store;
 struct sl_diag;
 struct sl_res_kind;
 struct sl_ctl;
+struct sl_dataplane;
 
 struct sl_ctl_opts {
     /* Broker and sink addresses are <ingress_url>/<namespace>/<name>. */
     const char *ingress_url;
     /* Cluster domain for core Service refs (default "svc.cluster.local"). */
     const char *cluster_domain;
+    /* The data plane the Broker and Trigger reconcilers drive (borrowed;
+     * control/dataplane.h), or NULL: then IngressReady and
+     * SubscriptionReady say DataPlaneNotAvailable. */
+    struct sl_dataplane *dataplane;
 };
 
 /*

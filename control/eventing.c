@@ -1,9 +1,11 @@
 /*
  * control/eventing.c - reconcilers for Broker, Trigger and KafkaSink.
  *
- * They do the control-plane half: addresses, destination resolution,
- * conditions. Until a data plane serves a Broker or Trigger, its
- * IngressReady / SubscriptionReady condition says so (False,
+ * They do the control-plane half (addresses, destination resolution,
+ * conditions) and drive the data plane (control/dataplane.h): a Broker's
+ * log, a Trigger's dispatcher, whose state becomes IngressReady /
+ * SubscriptionReady. Without a data plane (the controller's unit tests,
+ * a process that does not dispatch) those conditions say so (False,
  * DataPlaneNotAvailable), so Ready never claims what is not there.
  * Condition types and reasons follow Knative's broker_lifecycle.go and
  * trigger_lifecycle.go.
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "control/control.h"
+#include "control/dataplane.h"
 #include "control/internal.h"
 #include "core/alloc.h"
 #include "core/err.h"
@@ -105,7 +108,53 @@ static int ev_dls(struct sl_rec *r, const struct json_object *delivery,
     return 0;
 }
 
+/* Set condition 'type' from a data-plane state. */
+static void ev_dp_cond(struct sl_rec *r, const char *type, enum sl_dp_state st,
+                       const struct sl_diag *why)
+{
+    if (st == SL_DP_READY)
+        sl_rec_cond(r, type, "True", NULL, NULL);
+    else
+        sl_rec_cond(r, type, st == SL_DP_PENDING ? "Unknown" : "False",
+                    why->field, "%s", why->msg);
+}
+
 /* ---- Broker ---- */
+
+#define BROKER_CLASS_ANNOTATION "eventing.knative.dev/broker.class"
+
+/* Hand the Broker to the data plane; IngressReady says how it went. */
+static void broker_dataplane(struct sl_rec *r, struct sl_dataplane *dp)
+{
+    const struct json_object *ref = sl_res_dig(r->obj, "spec.config");
+    struct json_object *cm = NULL;
+    const char *cls = sl_res_get_str(sl_res_dig(r->obj, "metadata.annotations"),
+                                     BROKER_CLASS_ANNOTATION);
+    enum sl_dp_state st;
+    struct sl_diag why;
+
+    if (ref != NULL) {
+        const char *kind = sl_res_get_str(ref, "kind"),
+                   *name = sl_res_get_str(ref, "name"),
+                   *ns = sl_res_get_str(ref, "namespace");
+
+        if (kind == NULL || strcmp(kind, "ConfigMap") != 0 || name == NULL) {
+            sl_rec_cond(r, "IngressReady", "False", "BrokerConfigInvalid",
+                        "spec.config must name a ConfigMap");
+            return;
+        }
+        if (sl_rec_get(r, "", "ConfigMap", ns ? ns : r->ns, name, &cm) != 0) {
+            sl_rec_cond(r, "IngressReady", "False", "BrokerConfigNotFound",
+                        "ConfigMap \"%s\" does not exist", name);
+            return;
+        }
+    }
+    sl_diag_clear(&why);
+    st = sl_dp_broker_sync(dp, r->ns, r->name, r->obj, cls,
+                           sl_res_get(cm, "data"), &why);
+    ev_dp_cond(r, "IngressReady", st, &why);
+    json_object_put(cm);
+}
 
 static int broker_reconcile(struct sl_rec *r)
 {
@@ -119,16 +168,40 @@ static int broker_reconcile(struct sl_rec *r)
     ev_set_address(r, url);
     sl_free(url);
     rc = ev_dls(r, sl_res_dig(r->obj, "spec.delivery"), r->ns);
-    sl_rec_cond(r, "IngressReady", "False", DATAPLANE_REASON, DATAPLANE_MSG,
-                "broker");
+    if (sl_rec_opts(r)->dataplane != NULL)
+        broker_dataplane(r, sl_rec_opts(r)->dataplane);
+    else
+        sl_rec_cond(r, "IngressReady", "False", DATAPLANE_REASON, DATAPLANE_MSG,
+                    "broker");
     sl_rec_ready(r, ready);
     return rc;
+}
+
+/* The metadata.namespace and .name of 'obj'. */
+static void ev_ns_name(const struct json_object *obj, const char **ns,
+                       const char **name)
+{
+    const struct json_object *meta = sl_res_get(obj, "metadata");
+
+    *ns = sl_res_get_str(meta, "namespace");
+    *name = sl_res_get_str(meta, "name");
+}
+
+static void broker_finalize(struct sl_ctl *ctl, const struct json_object *obj)
+{
+    struct sl_dataplane *dp = sl__ctl_opts(ctl)->dataplane;
+    const char *ns, *name;
+
+    ev_ns_name(obj, &ns, &name);
+    if (dp != NULL && ns != NULL && name != NULL)
+        sl_dp_broker_remove(dp, ns, name);
 }
 
 const struct sl_reconciler sl__ctl_broker = {
     .group = "eventing.knative.dev",
     .kind = "Broker",
     .reconcile = broker_reconcile,
+    .finalize = broker_finalize,
 };
 
 /* ---- Trigger ---- */
@@ -152,7 +225,8 @@ static void ev_mirror_ready(struct sl_rec *r, const char *type,
 }
 
 static void trigger_broker(struct sl_rec *r, const struct json_object *spec,
-                           struct json_object **pbroker)
+                           struct json_object **pbroker,
+                           struct sl_dp_trigger_in *in)
 {
     const char *name = sl_res_get_str(spec, "broker"), *ns = r->ns;
     struct json_object *ref = sl_res_get(spec, "brokerRef");
@@ -169,6 +243,8 @@ static void trigger_broker(struct sl_rec *r, const struct json_object *spec,
                     "no broker named");
         return;
     }
+    in->broker_ns = ns;
+    in->broker_name = name;
     if (sl_rec_get(r, "eventing.knative.dev", "Broker", ns, name, pbroker) !=
         0) {
         sl_rec_cond(r, "BrokerReady", "False", "BrokerDoesNotExist",
@@ -224,17 +300,19 @@ static int trigger_reconcile(struct sl_rec *r)
     };
     struct json_object *spec = sl_res_get(r->obj, "spec"), *broker = NULL,
                        *delivery;
+    struct sl_dataplane *dp = sl_rec_opts(r)->dataplane;
+    struct sl_dp_trigger_in in;
     struct sl_diag why;
     char *url = NULL;
     int rc, ret = 0;
 
-    trigger_broker(r, spec, &broker);
+    memset(&in, 0, sizeof(in));
+    trigger_broker(r, spec, &broker, &in);
     sl_diag_clear(&why);
     rc = sl_rec_resolve(r, sl_res_get(spec, "subscriber"), r->ns, &url, &why);
     if (rc == 0) {
         sl_rec_set(r, "subscriberUri", json_object_new_string(url));
         sl_rec_cond(r, "SubscriberResolved", "True", NULL, NULL);
-        sl_free(url);
     } else {
         if (rc == SL_EAGAIN)
             ret = SL_EAGAIN;
@@ -253,17 +331,41 @@ static int trigger_reconcile(struct sl_rec *r)
                 ? sl_res_get_str(sl_res_get(broker, "metadata"), "namespace")
                 : r->ns);
     trigger_dependency(r);
-    sl_rec_cond(r, "SubscriptionReady", "False", DATAPLANE_REASON,
-                DATAPLANE_MSG, "trigger");
+    if (dp != NULL) {
+        enum sl_dp_state st;
+
+        in.trigger = r->obj;
+        in.broker = broker;
+        in.subscriber_url = url;
+        in.dls_url = sl_res_get_str(r->status, "deadLetterSinkUri");
+        sl_diag_clear(&why);
+        st = sl_dp_trigger_sync(dp, r->ns, r->name, &in, &why);
+        ev_dp_cond(r, "SubscriptionReady", st, &why);
+    } else {
+        sl_rec_cond(r, "SubscriptionReady", "False", DATAPLANE_REASON,
+                    DATAPLANE_MSG, "trigger");
+    }
     sl_rec_ready(r, ready);
+    sl_free(url);
     json_object_put(broker);
     return ret != 0 ? ret : rc;
+}
+
+static void trigger_finalize(struct sl_ctl *ctl, const struct json_object *obj)
+{
+    struct sl_dataplane *dp = sl__ctl_opts(ctl)->dataplane;
+    const char *ns, *name;
+
+    ev_ns_name(obj, &ns, &name);
+    if (dp != NULL && ns != NULL && name != NULL)
+        sl_dp_trigger_remove(dp, ns, name);
 }
 
 const struct sl_reconciler sl__ctl_trigger = {
     .group = "eventing.knative.dev",
     .kind = "Trigger",
     .reconcile = trigger_reconcile,
+    .finalize = trigger_finalize,
 };
 
 /* ---- KafkaSink ---- */

@@ -15,6 +15,8 @@ void sl__ctl_enqueue(struct sl_ctl *ctl, const char *key);
 /* Record that the key being reconciled read 'target'. */
 void sl__ctl_track(struct sl_ctl *ctl, const char *target);
 struct sl_store *sl__ctl_store(struct sl_ctl *ctl);
+/* The controller's options. */
+const struct sl_ctl_opts *sl__ctl_opts(const struct sl_ctl *ctl);
 
 /* The reconciler of a kind, or NULL (control/registry.c). */
 const struct sl_reconciler *sl__ctl_reconciler(const struct sl_res_kind *k);

@@ -2,7 +2,7 @@
 """The reconcile loop: Broker addresses, destination resolution for every
 kind of reference, a Trigger waiting for its Broker, dependents
 re-reconciled when what they point at changes, and statuses that say
-truthfully that no data plane serves the objects yet."""
+truthfully what is ready and what is not."""
 import json
 
 from sluicetest import Sluice, apipath, main, wait_for
@@ -74,13 +74,15 @@ def test(s):
             "apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
             "name": "dead"}}}}})
     b = settled(s, "brokers", "b",
-                lambda o: cond(o, "Ready") is not None)
+                lambda o: (cond(o, "IngressReady") or {}).get("status")
+                == "True", what="broker b's log open")
     assert b["status"]["address"]["url"] == \
         "http://%s/default/b" % s.ingress, b
     assert cond(b, "Addressable")["status"] == "True"
-    # Nothing serves the broker yet, and the status says so.
+    # The log is open, but the dead-letter sink does not resolve.
     assert cond(b, "Ready")["status"] == "False", b
-    assert cond(b, "Ready")["reason"] == "DataPlaneNotAvailable", b
+    assert cond(b, "Ready")["reason"] == \
+        "Unable to get the dead letter sink's URI", b
     # Its dead-letter sink (another Broker) does not exist yet.
     assert cond(b, "DeadLetterSinkResolved")["status"] == "False", b
     t = settled(s, "triggers", "t", lambda o: cond(

@@ -234,3 +234,143 @@ def apipath(group, version, plural, ns=None, name=None, sub=None):
     if sub:
         p += "/" + sub
     return p
+
+
+class Sink:
+    """A recording HTTP sink on a free port (a thread per connection,
+    keep-alive). Every POST is recorded as a dict: 'headers' (lower-case
+    names), 'body' (bytes), 'time' (monotonic), 'event' (binary-mode ce-*
+    headers or the structured JSON turned into one attribute dict, with
+    'data' as text when there is a body). 'respond(req)' decides the
+    answer: it returns (status, headers, body) and may sleep; the default
+    answers 202 with no body. 'close' in a response's headers dict
+    (key None) makes the sink close the connection without answering."""
+
+    def __init__(self, respond=None):
+        import http.server
+        import threading
+        sink = self
+        self.lock = threading.Lock()
+        self.requests = []
+        self.respond = respond or (lambda req: (202, {}, b""))
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                req = {"headers": {k.lower(): v for k, v in
+                                   self.headers.items()},
+                       "body": body, "time": time.monotonic(),
+                       "path": self.path}
+                req["event"] = Sink.parse(req["headers"], body)
+                with sink.lock:
+                    sink.requests.append(req)
+                status, headers, out = sink.respond(req)
+                if None in headers:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+
+        class S(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass
+
+        self.srv = S(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.thread = threading.Thread(target=self.srv.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+        _sinks.append(self)
+
+    @staticmethod
+    def parse(headers, body):
+        ct = headers.get("content-type", "")
+        if ct.startswith("application/cloudevents+json"):
+            ev = json.loads(body)
+            if "data" in ev and not isinstance(ev["data"], str):
+                ev["data"] = json.dumps(ev["data"])
+            return ev
+        ev = {k[3:]: urllib.parse.unquote(v) for k, v in headers.items()
+              if k.startswith("ce-")}
+        if ct:
+            ev["datacontenttype"] = ct
+        if body:
+            ev["data"] = body.decode("utf-8", "replace")
+        return ev
+
+    def all(self):
+        with self.lock:
+            return list(self.requests)
+
+    def events(self):
+        return [r["event"] for r in self.all()]
+
+    def ids(self):
+        return [e.get("id") for e in self.events()]
+
+    def wait(self, n, seconds=20, what=None):
+        """Wait until at least n requests arrived; return them all."""
+        return wait_for(lambda: len(self.all()) >= n and self.all(),
+                        seconds, what or "%d requests at the sink" % n)
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+_sinks = []
+
+
+def _stop_sinks():
+    for s in _sinks:
+        try:
+            s.srv.shutdown()
+            s.srv.server_close()
+        except Exception:
+            pass
+
+
+atexit.register(_stop_sinks)
+
+
+def send_event(addr, path, id, type="dev.sluice.test", source="/test",
+               data=None, ext=None, headers=None, timeout=10):
+    """POST one binary-mode CloudEvent to the ingress; the Response."""
+    h = {"ce-specversion": "1.0", "ce-id": id, "ce-type": type,
+         "ce-source": source}
+    for k, v in (ext or {}).items():
+        h["ce-" + k] = str(v)
+    if data is not None:
+        h["content-type"] = "application/json"
+    h.update(headers or {})
+    return request(addr, "POST", path,
+                   data.encode() if isinstance(data, str) else data, h,
+                   timeout)
+
+
+def ready(s, kind, name, ns="default", seconds=20):
+    """Wait until 'sluice get <kind> <name> -o json' says Ready True."""
+    def ok():
+        r = s.cli("get", kind, name, "-n", ns, "-o", "json")
+        if r.returncode != 0:
+            return None
+        o = json.loads(r.stdout)
+        for c in o.get("status", {}).get("conditions", []):
+            if c["type"] == "Ready" and c["status"] == "True":
+                return o
+        return None
+    return wait_for(ok, seconds, "%s %s Ready" % (kind, name))
