@@ -457,7 +457,7 @@ static void fx_init(struct fx *f, const struct sl_sender_opts *so)
 
 static void rm_dir(const char *dir)
 {
-    char path[256];
+    char path[64 + 256 + 2];
     struct dirent *e;
     DIR *d = opendir(dir);
 
