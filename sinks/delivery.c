@@ -226,10 +226,18 @@ static void dl_dead_letter(struct dl_job *j, const char *dest, int status,
 
     if (dl->policy.dead_letter_url == NULL) {
         dl->stats.given_up++;
-        SL_LOG(SL_LOG_WARN, &dl->log,
-               "giving up on event '%s' after %" PRIu32
-               " attempt(s): '%s' answered %d, no dead-letter sink",
-               sl_event_id(ev), j->attempt, dest, status);
+        if (status > 0)
+            SL_LOG(SL_LOG_WARN, &dl->log,
+                   "giving up on event '%s' after %" PRIu32
+                   " attempt(s): '%s' answered %d, no dead-letter sink",
+                   sl_event_id(ev), j->attempt, dest, status);
+        else
+            SL_LOG(SL_LOG_WARN, &dl->log,
+                   "giving up on event '%s' after %" PRIu32
+                   " attempt(s): '%s' gave no response (%.*s), no "
+                   "dead-letter sink",
+                   sl_event_id(ev), j->attempt, dest, (int)len,
+                   (const char *)body);
         dl_finish_done(j);
         return;
     }
