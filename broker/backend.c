@@ -195,6 +195,13 @@ void sl_backend_stats(struct sl_backend *b, struct sl_backend_stats *out)
         b->ops->stats(b, out);
 }
 
+int sl_backend_health(struct sl_backend *b, struct sl_diag *why)
+{
+    if (b->state != SL_BACKEND_OPEN)
+        return sl_diag_set(why, SL_EAGAIN, "", "the log is not open");
+    return b->ops->health ? b->ops->health(b, why) : 0;
+}
+
 void sl_backend_free(struct sl_backend *b)
 {
     if (!b)

@@ -200,6 +200,13 @@ struct sl_backend_ops {
     int (*drop)(struct sl_backend *b, struct sl_diag *diag);
     /* Counters. Optional. */
     void (*stats)(struct sl_backend *b, struct sl_backend_stats *out);
+    /*
+     * Whether an open backend can take appends now: 0, or SL_EIO with
+     * 'why' saying what is wrong (a lost server connection being
+     * retried). Cheap, no I/O; polled about once a second. Optional
+     * (NULL: an open backend is always healthy).
+     */
+    int (*health)(struct sl_backend *b, struct sl_diag *why);
     /* Release what init set up (after close, or when open never ran). */
     void (*fini)(struct sl_backend *b);
 };
@@ -278,6 +285,8 @@ void sl_backend_close(struct sl_backend *b, sl_backend_done_fn *done,
 int sl_backend_drop(struct sl_backend *b, struct sl_diag *diag);
 /* Counters (zeros when the slot is NULL). */
 void sl_backend_stats(struct sl_backend *b, struct sl_backend_stats *out);
+/* See ops.health: SL_EAGAIN unless open; 0 when the slot is NULL. */
+int sl_backend_health(struct sl_backend *b, struct sl_diag *why);
 /* fini and free; the backend must be NEW, FAILED-and-closed or CLOSED. */
 void sl_backend_free(struct sl_backend *b);
 

@@ -67,6 +67,8 @@ struct dp_broker {
     bool removed;   /* drop data and forget the entry once closed */
     bool retaining; /* a retention pass is running */
     bool dead;      /* closed and removed, freed by the retention done */
+    bool unhealthy; /* open, but the backend says it cannot take appends */
+    char hmsg[SL_DIAG_MSG_MAX];
 };
 
 struct dp_trigger {
@@ -90,6 +92,7 @@ struct sl_dataplane {
     struct sl_map brokers;  /* "ns/name" -> dp_broker */
     struct sl_map triggers; /* "ns/name" -> dp_trigger */
     struct sl_timer *retention;
+    struct sl_timer *health; /* polls open logs' health every second */
     sl_dp_notify_fn *notify;
     void *notify_arg;
     bool shutting_down;
@@ -273,6 +276,7 @@ static void dp_broker_opened(void *arg, int rc)
         return;
     if (rc == 0) {
         e->st = B_OPEN;
+        e->unhealthy = false;
         e->backoff_ms = DP_RETRY_MIN_MS;
         SL_LOG(SL_LOG_INFO, &dp->log, "broker %s: log open (%s)", e->key,
                e->b->ops->cls);
@@ -346,7 +350,10 @@ static enum sl_dp_state dp_broker_state(const struct dp_broker *e,
 {
     switch (e->st) {
     case B_OPEN:
-        return SL_DP_READY;
+        if (!e->unhealthy)
+            return SL_DP_READY;
+        sl_diag_set(why, SL_EIO, "BackendUnavailable", "%s", e->hmsg);
+        return SL_DP_FAILED;
     case B_FAILED:
         sl_diag_set(why, SL_EIO, e->reason, "%s", e->msg);
         return SL_DP_FAILED;
@@ -576,6 +583,34 @@ static void dp_retention_fire(void *arg)
     }
 }
 
+/* ---- health ---- */
+
+static void dp_health_fire(void *arg)
+{
+    struct sl_dataplane *dp = arg;
+    size_t it = 0;
+    const char *k;
+    void *v;
+
+    while (sl_map_next(&dp->brokers, &it, &k, &v)) {
+        struct dp_broker *e = v;
+        struct sl_diag why;
+        bool bad;
+
+        if (e->st != B_OPEN)
+            continue;
+        sl_diag_clear(&why);
+        bad = sl_backend_health(e->b, &why) != 0;
+        if (bad == e->unhealthy && (!bad || strcmp(why.msg, e->hmsg) == 0))
+            continue;
+        e->unhealthy = bad;
+        snprintf(e->hmsg, sizeof(e->hmsg), "%s", bad ? why.msg : "");
+        SL_LOG(bad ? SL_LOG_WARN : SL_LOG_INFO, &dp->log, "broker %s: %s",
+               e->key, bad ? e->hmsg : "log available again");
+        dp_notify(dp, "Broker", e->ns, e->name);
+    }
+}
+
 /* ---- triggers: sync ---- */
 
 static enum sl_dp_state
@@ -795,6 +830,8 @@ int sl_dataplane_new(struct sl_loop *loop, const struct sl_dataplane_opts *o,
         sl_dataplane_free(dp);
         return sl_diag_set(d, SL_EIO, "", "cannot set up the HTTP sender");
     }
+    dp->health = sl_timer_new(loop, dp_health_fire, dp);
+    sl_timer_start(dp->health, 1000, 1000);
     dp->retention = sl_timer_new(loop, dp_retention_fire, dp);
     sl_timer_start(dp->retention, (uint64_t)dp->o.retention_interval_ms,
                    (uint64_t)dp->o.retention_interval_ms);
@@ -823,6 +860,7 @@ void sl_dataplane_shutdown(struct sl_dataplane *dp, void (*done)(void *),
     dp->shutdown_done = done;
     dp->shutdown_arg = arg;
     sl_timer_stop(dp->retention);
+    sl_timer_stop(dp->health);
     while (sl_map_next(&dp->triggers, &it, &k, &v))
         dp_trigger_teardown(v);
     it = 0;
@@ -861,6 +899,7 @@ void sl_dataplane_free(struct sl_dataplane *dp)
     sl_map_fini(&dp->triggers);
     sl_map_fini(&dp->brokers);
     sl_timer_free(dp->retention);
+    sl_timer_free(dp->health);
     sl_sender_free(dp->sender);
     sl_free(dp->data_dir);
     sl_free(dp->default_class);

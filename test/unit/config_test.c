@@ -205,7 +205,7 @@ TEST(defaults)
     ASSERT_EQ(cfg.max_connections, 1024);
     ASSERT_EQ(cfg.shutdown_timeout_ns, 30 * (int64_t)1000000000);
     ASSERT_EQ(cfg.log_level, SL_LOG_INFO);
-    ASSERT_EQ(cfg.default_backend, SL_BACKEND_EMBEDDED);
+    ASSERT_EQ(cfg.default_backend, SL_CONFIG_BACKEND_EMBEDDED);
     ASSERT(cfg.redis_url == NULL && cfg.kafka_bootstrap == NULL);
     ASSERT_EQ(cfg.files.n, 0);
     for (i = 0; i < SL_CONFIG_MAX_SETTINGS; i++)
@@ -375,7 +375,7 @@ TEST(environment_names)
     ASSERT_STR_EQ(cfg.data_dir, "/var/lib/sluice");
     ASSERT_EQ(cfg.max_event_size, 2 * 1024 * 1024);
     ASSERT_EQ(cfg.shutdown_timeout_ns, 60 * (int64_t)1000000000);
-    ASSERT_EQ(cfg.default_backend, SL_BACKEND_KAFKA);
+    ASSERT_EQ(cfg.default_backend, SL_CONFIG_BACKEND_KAFKA);
     ASSERT_STR_EQ(cfg.kafka_bootstrap, "k1:9092,k2:9092");
     ASSERT(!cfg.check_config && !cfg.help);
     sl_config_fini(&cfg);
@@ -562,7 +562,7 @@ TEST(type_values)
     ASSERT_STR_EQ(cfg.ingress_url, "https://h:1/base");
     ASSERT_STR_EQ(cfg.redis_url, "redis://:pw@h:6379/15");
     ASSERT_EQ(cfg.shutdown_timeout_ns, 0);
-    ASSERT_EQ(cfg.default_backend, SL_BACKEND_REDIS);
+    ASSERT_EQ(cfg.default_backend, SL_CONFIG_BACKEND_REDIS);
     ASSERT_EQ(cfg.log_level, SL_LOG_DEBUG);
     sl_config_fini(&cfg);
     load_ok(&cfg, NULL,
