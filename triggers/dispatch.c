@@ -429,6 +429,9 @@ int sl_dispatch_new(struct sl_loop *loop, struct sl_backend *b,
     if (!(opts->max_rate >= 0) || !isfinite(opts->max_rate))
         return sl_diag_set(d, SL_EINVAL, "max_rate",
                            "must be a finite number >= 0");
+    if (loop != b->loop)
+        return sl_diag_set(d, SL_EINVAL, "loop",
+                           "must be the loop of the backend");
     if (!dl || !dl->deliver || !dl->cancel)
         return sl_diag_set(d, SL_EINVAL, "deliverer",
                            "deliver and cancel are required");

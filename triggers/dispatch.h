@@ -95,8 +95,9 @@ int sl_dispatch_opts_from_annotations(struct sl_dispatch_opts *o,
 /*
  * Start dispatching: subscribe 'opts->group' on 'b' (open; borrowed, must
  * outlive the dispatcher) with 'filter' (borrowed, must outlive it; NULL
- * matches everything) and 'dl' (copied). Returns 0 with '*out', SL_EINVAL
- * (empty group, negative max_rate, deliverer without deliver/cancel), or
+ * matches everything) and 'dl' (copied); 'loop' must be the backend's.
+ * Returns 0 with '*out', SL_EINVAL (empty group, negative max_rate,
+ * deliverer without deliver/cancel, another loop), or
  * the backend's code (SL_EAGAIN not open, SL_EEXIST group already
  * subscribed here), with 'd' set.
  */
