@@ -81,9 +81,12 @@ struct sl_dispatch_opts {
 /*
  * Read the annotations of a Trigger ('annotations' borrowed, may be
  * NULL) into 'o' (group untouched): max-in-flight a decimal integer
- * 1..100000, max-rate a decimal number > 0, delivery.order "ordered" or
- * "unordered". Returns 0, or SL_EINVAL with 'd' naming the annotation
- * ("metadata.annotations.sluice.dev/max-rate").
+ * 1..100000, max-rate a decimal number > 0 (digits with an optional
+ * fraction: "10", "0.5"), delivery.order "ordered" or "unordered". A
+ * field whose annotation is absent keeps its value in 'o' (so a caller
+ * can preset defaults). Returns 0, or SL_EINVAL with 'd' naming the
+ * annotation ("metadata.annotations.sluice.dev/max-rate") and 'o'
+ * unchanged.
  */
 int sl_dispatch_opts_from_annotations(struct sl_dispatch_opts *o,
                                       const struct json_object *annotations,
@@ -91,9 +94,12 @@ int sl_dispatch_opts_from_annotations(struct sl_dispatch_opts *o,
 
 /*
  * Start dispatching: subscribe 'opts->group' on 'b' (open; borrowed, must
- * outlive the dispatcher) with 'filter' (borrowed, must outlive it) and
- * 'dl' (copied). Returns 0 with '*out', or the backend's code
- * (SL_EAGAIN not open, SL_EEXIST group already subscribed here).
+ * outlive the dispatcher) with 'filter' (borrowed, must outlive it; NULL
+ * matches everything) and 'dl' (copied); 'loop' must be the backend's.
+ * Returns 0 with '*out', SL_EINVAL (empty group, negative max_rate,
+ * deliverer without deliver/cancel, another loop), or
+ * the backend's code (SL_EAGAIN not open, SL_EEXIST group already
+ * subscribed here), with 'd' set.
  */
 int sl_dispatch_new(struct sl_loop *loop, struct sl_backend *b,
                     const struct sl_dispatch_opts *opts,

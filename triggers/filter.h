@@ -13,8 +13,13 @@
  *     non-empty" (MT broker); an empty attributes map matches everything;
  *   - an element is one dialect: exact, prefix, suffix (maps of
  *     attribute -> string, every entry must hold), all (list, AND), any
- *     (list, OR; an empty any matches nothing), not (one element),
- *     cesql (an expression; an evaluation error is no match).
+ *     (list, OR), not (one element), cesql (an expression; an
+ *     evaluation error is no match);
+ *   - as in Knative, an element that sets no dialect (an empty map, list
+ *     or string counts as not set) or that Knative cannot build (an
+ *     exact/prefix/suffix entry with an empty value) is "no filter": it
+ *     passes, 'not' of it passes too, and all/any leave it out (an
+ *     all/any left with nothing is "no filter" again).
  * Attribute values are compared as their canonical string forms
  * (sl_event_value); an absent attribute never matches exact/prefix/suffix.
  *
