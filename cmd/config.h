@@ -66,23 +66,23 @@ struct sl_config {
     bool check_config; /* --check-config: check, print, exit */
     char *config;      /* --config FILE, or NULL */
 
-    char *data_dir;                  /* ./sluice-data */
-    char *api_addr;                  /* 127.0.0.1:8001 */
-    char *api_token_file;            /* NULL: no token (loopback only) */
-    int64_t api_max_body;            /* bytes, 3 MiB */
-    char *ingress_addr;              /* 127.0.0.1:8080 */
-    char *ingress_url;               /* http(s)://..., no trailing '/' */
-    int64_t max_event_size;          /* bytes, 1 MiB */
-    char *serving_addr;              /* 127.0.0.1:8081 */
-    char *metrics_addr;              /* 127.0.0.1:9092 */
-    int64_t max_connections;         /* per listener, 1024 */
-    int64_t shutdown_timeout_ns;     /* PT30S */
-    int64_t watch_history;           /* store history entries, 5000 */
-    enum sl_log_level log_level;     /* info */
+    char *data_dir;                         /* ./sluice-data */
+    char *api_addr;                         /* 127.0.0.1:8001 */
+    char *api_token_file;                   /* NULL: no token (loopback only) */
+    int64_t api_max_body;                   /* bytes, 3 MiB */
+    char *ingress_addr;                     /* 127.0.0.1:8080 */
+    char *ingress_url;                      /* http(s)://..., no trailing '/' */
+    int64_t max_event_size;                 /* bytes, 1 MiB */
+    char *serving_addr;                     /* 127.0.0.1:8081 */
+    char *metrics_addr;                     /* 127.0.0.1:9092 */
+    int64_t max_connections;                /* per listener, 1024 */
+    int64_t shutdown_timeout_ns;            /* PT30S */
+    int64_t watch_history;                  /* store history entries, 5000 */
+    enum sl_log_level log_level;            /* info */
     enum sl_config_backend default_backend; /* embedded */
-    char *redis_url;                 /* redis://..., or NULL */
-    char *kafka_bootstrap;           /* host:port[,host:port...], or NULL */
-    struct sl_config_list files;     /* -f/--filename, applied at start */
+    char *redis_url;                        /* redis://..., or NULL */
+    char *kafka_bootstrap;       /* host:port[,host:port...], or NULL */
+    struct sl_config_list files; /* -f/--filename, applied at start */
 
     /* Where each setting came from, by table row (enum sl_config_src). */
     unsigned char src[SL_CONFIG_MAX_SETTINGS];

@@ -321,7 +321,8 @@ int sl_config_check(const struct sl_config *cfg, struct sl_diag *diag)
         if (rc < 0)
             return rc;
     }
-    if (cfg->default_backend == SL_CONFIG_BACKEND_REDIS && cfg->redis_url == NULL)
+    if (cfg->default_backend == SL_CONFIG_BACKEND_REDIS &&
+        cfg->redis_url == NULL)
         return sl_diag_set(diag, SL_EINVAL, "redis-url",
                            "--default-backend redis needs --redis-url");
     if (cfg->default_backend == SL_CONFIG_BACKEND_KAFKA &&

@@ -63,10 +63,11 @@ struct dp_broker {
     int64_t retry_at;   /* B_FAILED: monotonic ms */
     int64_t backoff_ms; /* next failure's wait */
     struct sl_timer *retry;
-    unsigned gen;   /* bumped for every new log */
-    bool removed;   /* drop data and forget the entry once closed */
-    bool retaining; /* a retention pass is running */
-    bool dead;      /* closed and removed, freed by the retention done */
+    unsigned gen;          /* bumped for every new log */
+    bool removed;          /* drop data and forget the entry once closed */
+    bool retaining;        /* a retention pass is running */
+    bool dead;             /* closed and removed, freed by the retention done */
+    bool close_after_open; /* closed while opening */
     bool unhealthy; /* open, but the backend says it cannot take appends */
     char hmsg[SL_DIAG_MSG_MAX];
 };
@@ -243,7 +244,8 @@ static void dp_broker_closed(void *arg, int rc)
     dp_notify(dp, "Broker", e->ns, e->name);
 }
 
-/* Stop the triggers on 'e' and close its log (async). */
+/* Stop the triggers on 'e' and close its log (async). A log still
+ * opening is closed as soon as its open completes. */
 static void dp_broker_close(struct dp_broker *e)
 {
     struct sl_dataplane *dp = e->dp;
@@ -254,9 +256,15 @@ static void dp_broker_close(struct dp_broker *e)
         e->st = B_NONE;
         return;
     }
+    if (e->st == B_CLOSING)
+        return;
     e->st = B_CLOSING;
     if (dp->shutting_down)
         dp->closing++;
+    if (e->b->state == SL_BACKEND_OPENING) {
+        e->close_after_open = true;
+        return;
+    }
     sl_backend_close(e->b, dp_broker_closed, e);
 }
 
@@ -272,6 +280,11 @@ static void dp_broker_opened(void *arg, int rc)
     struct dp_broker *e = arg;
     struct sl_dataplane *dp = e->dp;
 
+    if (e->close_after_open) {
+        e->close_after_open = false;
+        sl_backend_close(e->b, dp_broker_closed, e);
+        return;
+    }
     if (e->st != B_OPENING)
         return;
     if (rc == 0) {

@@ -149,10 +149,10 @@ def test_replies_and_ttl(s):
     got = loop.wait(3, 20)
     time.sleep(1.0)
     ids = sorted(q["event"]["id"] for q in loop.all())
-    assert ids == ["x", "x-1", "x-2"], ids
+    assert ids == ["x", "x-1", "x-1-2"], ids
     hops = {q["event"]["id"]: q["event"] for q in got}
     assert hops["x-1"]["source"] == "/replier", hops
-    assert "knativearrivaltime" in hops["x-2"], hops
+    assert "knativearrivaltime" in hops["x-1-2"], hops
 
 
 def test(s):

@@ -24,7 +24,7 @@ def test():
         with lock:
             first = i not in seen
             seen.add(i)
-        time.sleep(0.002)
+        time.sleep(0.02)
         # One first attempt in five fails: a retry is pending.
         if first and i.endswith(("3", "7")):
             return (503, {}, b"")
