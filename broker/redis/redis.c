@@ -410,7 +410,8 @@ static int red_append(struct sl_backend *b, struct sl_event *const *events,
  * none). Returns the number of entries removed. Step 1 trims below the
  * lowest position any group still needs: its oldest pending entry, or
  * just past its last-delivered ID when nothing is pending. Ages use the
- * server's clock, as stream IDs do. Sizes count field names and values.
+ * server's clock, as stream IDs do. Sizes are sl_event_size(): attribute
+ * names and values plus the data bytes.
  */
 static const char red_retention_lua[] =
     "local key = KEYS[1]\n"
@@ -456,7 +457,11 @@ static const char red_retention_lua[] =
     "    local es = redis.call('XREVRANGE', key, last, '-', 'COUNT', 256)\n"
     "    if #es == 0 then break end\n"
     "    for _, e in ipairs(es) do\n"
-    "      for _, v in ipairs(e[2]) do total = total + #v end\n"
+    "      local f = e[2]\n"
+    "      for i = 1, #f, 2 do\n"
+    "        if f[i] ~= 'data' then total = total + #f[i] end\n"
+    "        total = total + #f[i + 1]\n"
+    "      end\n"
     "      if total > maxbytes then cut = e[1] break end\n"
     "      newer = e[1]\n"
     "    end\n"
