@@ -30,12 +30,11 @@
 
 #define CONN_BACKOFF_MIN_MS 100
 #define CONN_BACKOFF_MAX_MS 5000
-#define CONN_HANDSHAKE_MS 5000
+#define CONN_HANDSHAKE_MS   5000
 
 /* ---- URL ---- */
 
-static int url_decode(const char *s, size_t n, char **out,
-                      struct sl_diag *diag)
+static int url_decode(const char *s, size_t n, char **out, struct sl_diag *diag)
 {
     struct sl_buf b;
     int rc;

@@ -21,7 +21,7 @@
 #include "core/loop.h"
 #include "core/str.h"
 
-#define RED_CLAIM_IDLE_MS 30000
+#define RED_CLAIM_IDLE_MS   30000
 #define RED_WAIT_TIMEOUT_MS 5000
 #define RED_DROP_TIMEOUT_MS 2000
 
@@ -336,9 +336,8 @@ static void red_wait_reply(redisAsyncContext *ac, void *reply, void *privdata)
     redisReply *rp = reply;
 
     (void)ac;
-    if (a->rc == 0 &&
-        (!rp || rp->type != REDIS_REPLY_INTEGER ||
-         rp->integer < a->r->wait_replicas)) {
+    if (a->rc == 0 && (!rp || rp->type != REDIS_REPLY_INTEGER ||
+                       rp->integer < a->r->wait_replicas)) {
         SL_LOG(SL_LOG_ERROR, &a->r->log,
                "append not acknowledged by %d replicas in time",
                a->r->wait_replicas);
@@ -517,7 +516,8 @@ static void red_retention(struct sl_backend *b, int64_t max_age_ms,
     sl__redis_argv_adds(&v, red_retention_lua);
     sl__redis_argv_adds(&v, "1");
     sl__redis_argv_adds(&v, r->key);
-    sl__redis_argv_addf(&v, "%lld", (long long)(max_age_ms > 0 ? max_age_ms : 0));
+    sl__redis_argv_addf(&v, "%lld",
+                        (long long)(max_age_ms > 0 ? max_age_ms : 0));
     sl__redis_argv_addf(&v, "%llu", (unsigned long long)max_bytes);
     rc = sl__redis_conn_cmdv(&r->main, red_retention_reply, x, &v);
     sl__redis_argv_fini(&v);

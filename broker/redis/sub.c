@@ -38,7 +38,7 @@
 #include "core/uuid.h"
 
 #define SUB_BLOCK_MS 2000
-#define SUB_HOLD_MS 1000 /* after an error reply, before trying again */
+#define SUB_HOLD_MS  1000 /* after an error reply, before trying again */
 
 struct red_rec {
     struct sl_record rec;
@@ -285,8 +285,7 @@ static uint32_t sub_free_slots(const struct sl__redis_sub *s)
 {
     uint32_t busy = s->base.outstanding + s->nclaiming + (uint32_t)s->nbacklog;
 
-    return busy >= s->base.max_outstanding ? 0
-                                           : s->base.max_outstanding - busy;
+    return busy >= s->base.max_outstanding ? 0 : s->base.max_outstanding - busy;
 }
 
 static void sub_hold(struct sl__redis_sub *s)
@@ -477,8 +476,8 @@ static void sub_claim_reply(redisAsyncContext *ac, void *reply, void *priv)
     if (!rp)
         goto pump; /* connection lost: try again once it is back */
     if (rp->type != REDIS_REPLY_ARRAY) {
-        SL_LOG(SL_LOG_ERROR, &s->r->log, "retry of %s for group %s: %s",
-               q->id, s->base.group,
+        SL_LOG(SL_LOG_ERROR, &s->r->log, "retry of %s for group %s: %s", q->id,
+               s->base.group,
                rp->type == REDIS_REPLY_ERROR ? rp->str : "unexpected reply");
         sub_hold(s);
         goto pump;
@@ -579,7 +578,8 @@ static void sub_scan_reply(redisAsyncContext *ac, void *reply, void *priv)
         SL_LOG(SL_LOG_ERROR, &s->r->log, "claim for group %s failed: %s",
                s->base.group,
                rp->type == REDIS_REPLY_ERROR ? rp->str : "unexpected reply");
-        if (rp->type == REDIS_REPLY_ERROR && strncmp(rp->str, "NOGROUP", 7) == 0)
+        if (rp->type == REDIS_REPLY_ERROR &&
+            strncmp(rp->str, "NOGROUP", 7) == 0)
             s->group_ready = false;
         sub_hold(s);
         goto out;
@@ -661,15 +661,23 @@ void sl__redis_sub_main_ready(struct sl__redis *r)
 
 /* ---- pump ---- */
 
+/*
+ * Arm the timer for the next thing that waits for time: the earliest
+ * retry (only when it could be claimed then: writer up and a slot free;
+ * otherwise the writer's return or a settle pumps) and the end of a hold.
+ */
 static void sub_arm(struct sl__redis_sub *s)
 {
     int64_t first = INT64_MAX, now = wall_ms();
 
-    for (size_t i = 0; i < s->nretries; i++)
-        if (!s->retries[i].claiming && s->retries[i].not_before < first)
-            first = s->retries[i].not_before;
-    if (s->hold_until > now && s->hold_until < first)
-        first = s->hold_until;
+    if (s->r->main.ready &&
+        s->base.outstanding + s->nclaiming < s->base.max_outstanding)
+        for (size_t i = 0; i < s->nretries; i++)
+            if (!s->retries[i].claiming && s->retries[i].not_before < first)
+                first = s->retries[i].not_before;
+    if (s->hold_until > now)
+        first =
+            first == INT64_MAX || first < s->hold_until ? s->hold_until : first;
     if (first == INT64_MAX) {
         sl_timer_stop(s->timer);
         return;

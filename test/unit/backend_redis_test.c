@@ -29,7 +29,7 @@
 #include "core/err.h"
 #include "core/loop.h"
 
-#define REDIS_SERVER "/usr/bin/redis-server"
+#define REDIS_SERVER  "/usr/bin/redis-server"
 #define CLAIM_IDLE_MS 300
 
 /* ---- the server ---- */
@@ -139,9 +139,9 @@ static void srv_start(int port)
     ASSERT(pid >= 0);
     if (pid == 0) {
         execl(REDIS_SERVER, REDIS_SERVER, "--port", ports, "--bind",
-              "127.0.0.1", "--save", "", "--appendonly", "yes",
-              "--appendfsync", "always", "--dir", srv_dir, "--logfile", logf,
-              "--daemonize", "no", (char *)NULL);
+              "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync",
+              "always", "--dir", srv_dir, "--logfile", logf, "--daemonize",
+              "no", (char *)NULL);
         _exit(127);
     }
     srv_pid = pid;
@@ -595,15 +595,15 @@ TEST(append_subscribe_order_and_fields)
     freeReplyObject(rp);
     /* an entry written by hand is read as an event; one that is not an
      * event is acknowledged and skipped */
-    rp = redisCommand(c,
-                      "XADD knative-broker-default-b1 * specversion 1.0 id e8"
-                      " source /hand type t.hand");
+    rp =
+        redisCommand(c, "XADD knative-broker-default-b1 * specversion 1.0 id e8"
+                        " source /hand type t.hand");
     freeReplyObject(rp);
     rp = redisCommand(c, "XADD knative-broker-default-b1 * junk 1");
     freeReplyObject(rp);
-    rp = redisCommand(c,
-                      "XADD knative-broker-default-b1 * specversion 1.0 id e9"
-                      " source /hand type t.hand time 2026-01-02T03:04:05Z");
+    rp =
+        redisCommand(c, "XADD knative-broker-default-b1 * specversion 1.0 id e9"
+                        " source /hand type t.hand time 2026-01-02T03:04:05Z");
     freeReplyObject(rp);
     redisFree(c);
     wait_seen(&f, &r, 9);
