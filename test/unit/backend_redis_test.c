@@ -404,7 +404,7 @@ static void on_rec(void *arg, struct sl_backend_sub *sub,
     ASSERT(r->nseen < MAXREC);
     ASSERT_EQ(rec->pos.partition, 0);
     ASSERT(id && id[0] == 'e');
-    int n = atoi(id + 1);
+    int n = (int)strtol(id + 1, NULL, 10);
     r->seen[r->nseen] = n;
     r->pos[r->nseen] = rec->pos;
     r->attempts[r->nseen] = rec->attempts;
