@@ -73,6 +73,7 @@ struct sl__redis_sub {
     char claim_cursor[SL_REDIS_ID_MAX];
     unsigned refs;
     bool group_ready, group_busy, reading, scanning;
+    bool scan_more; /* the last claim found entries and has more to scan */
     bool pumping, dead, torn;
 };
 
@@ -609,6 +610,10 @@ static void sub_scan_reply(redisAsyncContext *ac, void *reply, void *priv)
     }
     SL_LOG(SL_LOG_DEBUG, &s->r->log, "group %s: claimed %zu idle entries",
            s->base.group, rp->element[1]->elements);
+    /* more may be waiting: claim again as soon as slots are free rather
+     * than at the next tick, so a dead consumer's backlog drains fast */
+    s->scan_more =
+        rp->element[1]->elements > 0 && strcmp(s->claim_cursor, "0-0") != 0;
     sub_pump(s);
 out:
     sub_put(s);
@@ -726,6 +731,10 @@ static void sub_pump(struct sl__redis_sub *s)
         return;
     }
     sub_read(s);
+    if (s->scan_more && sub_free_slots(s) > 0) {
+        s->scan_more = false;
+        sub_scan(s);
+    }
     sub_arm(s);
 }
 

@@ -852,10 +852,15 @@ TEST(unsubscribe_releases_to_the_next_consumer)
     int64_t t0 = now_wall();
 
     memset(&r, 0, sizeof(r));
-    r.auto_done = true;
-    subscribe(&f, &r, "g", 64);
-    wait_seen(&f, &r, 3);
+    subscribe(&f, &r, "g", 2); /* claimed entries respect the limit too */
+    wait_seen(&f, &r, 2);
     ASSERT(r.when[0] - t0 >= CLAIM_IDLE_MS - 50);
+    run_for(&f, 2 * CLAIM_IDLE_MS);
+    ASSERT_EQ(r.nseen, 2);
+    r.auto_done = true;
+    settle_held(&r);
+    wait_seen(&f, &r, 3);
+    ASSERT_EQ(r.max_seen_outstanding, 2);
     ASSERT_EQ(r.seen[0], 2);
     ASSERT_EQ(r.seen[1], 3);
     ASSERT_EQ(r.seen[2], 4);
