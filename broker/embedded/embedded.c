@@ -860,6 +860,12 @@ static void arm_timer(struct emb_sub *s)
 {
     int64_t first = INT64_MAX;
 
+    /* No free slot: the next settle pumps (and re-arms); a timer now
+     * would only spin. */
+    if (s->base.outstanding >= s->base.max_outstanding) {
+        sl_timer_stop(s->timer);
+        return;
+    }
     for (size_t i = 0; i < s->nretries; i++)
         if (!s->retries[i].inflight && s->retries[i].not_before < first)
             first = s->retries[i].not_before;

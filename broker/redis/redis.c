@@ -607,6 +607,19 @@ out:
     return rc;
 }
 
+/* Healthy while the writer connection is up (appends go through it). */
+static int red_health(struct sl_backend *b, struct sl_diag *why)
+{
+    struct sl__redis *r = (struct sl__redis *)b;
+
+    if (r->main.ready)
+        return 0;
+    return sl_diag_set(why, SL_EIO, "redis.url",
+                       "the Redis server at %s:%d is unreachable; "
+                       "reconnecting",
+                       r->url.host ? r->url.host : "?", r->url.port);
+}
+
 const struct sl_backend_ops sl_backend_redis = {
     .cls = "Redis",
     .abi = SL_BACKEND_ABI,
@@ -622,5 +635,6 @@ const struct sl_backend_ops sl_backend_redis = {
     .close = red_close,
     .drop = red_drop,
     .stats = red_stats,
+    .health = red_health,
     .fini = red_fini,
 };
