@@ -13,6 +13,7 @@ import time
 from sluicetest import (Sink, Sluice, main, ready, send_event, wait_for)
 
 BACKEND = os.environ.get("SL_TEST_BACKEND", "Embedded")
+EXTRA = os.environ.get("SL_TEST_SLUICE_ARGS", "").split()
 
 
 def broker_yaml(name, delivery=None):
@@ -162,7 +163,7 @@ def test(s):
 
 
 def run():
-    s = Sluice().start()
+    s = Sluice(*EXTRA).start()
     try:
         test(s)
     except AssertionError:

@@ -374,3 +374,41 @@ def ready(s, kind, name, ns="default", seconds=20):
                 return o
         return None
     return wait_for(ok, seconds, "%s %s Ready" % (kind, name))
+
+
+class RedisServer:
+    """A real redis-server on a free port, append-only with fsync on every
+    write (so an acknowledged XADD survives a kill), in its own dir."""
+
+    def __init__(self, port=None, dir=None):
+        self.port = port or free_port()
+        self.dir = dir or tempdir("sluice-redis-")
+        self.url = "redis://127.0.0.1:%d" % self.port
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+             "--dir", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _procs.append(self.proc)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError("redis-server exited with %d"
+                                     % self.proc.returncode)
+            with socket.create_connection(("127.0.0.1", self.port), 1) as c:
+                c.sendall(b"PING\r\n")
+                return c.recv(64).startswith(b"+PONG")
+        wait_for(up, 20, "redis-server on port %d" % self.port)
+        return self
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
