@@ -156,7 +156,74 @@ def test_replies_and_ttl(s):
     assert "knativearrivaltime" in hops["x-1-2"], hops
 
 
+def test_dialects_format_order_rate(s):
+    seen = Sink()
+    order_fail = set()
+
+    def flaky(req):
+        i = req["event"]["id"]
+        if i == "o3" and i not in order_fail:
+            order_fail.add(i)
+            return (500, {}, b"")
+        return (202, {}, b"")
+    ordered = Sink(flaky)
+    slow = Sink()
+    apply(s, broker_yaml("b4"),
+          trigger("dialects", "b4", seen.url + "/d", filters=[
+              {"prefix": {"type": "dev.sluice."}},
+              {"suffix": {"source": "/eu"}},
+              {"any": [{"exact": {"subject": "a"}},
+                       {"exact": {"subject": "b"}}]},
+              {"not": {"exact": {"id": "skip"}}},
+              {"all": [{"prefix": {"id": "d"}}]}],
+              delivery={"format": "json"}),
+          trigger("ordered", "b4", ordered.url, filt={"type": "dev.order"},
+                  delivery={"retry": 3, "backoffDelay": "PT0.1S"},
+                  annotations={"kafka.eventing.knative.dev/delivery.order":
+                               "ordered"}),
+          trigger("rate", "b4", slow.url, filt={"type": "dev.rate"},
+                  annotations={"sluice.dev/max-rate": "20"}))
+    for t in ("dialects", "ordered", "rate"):
+        ready(s, "trigger", t)
+    cases = [("d1", "dev.sluice.x", "/shop/eu", "a", True),
+             ("d2", "dev.sluice.x", "/shop/eu", "c", False),
+             ("d3", "dev.other", "/shop/eu", "b", False),
+             ("d4", "dev.sluice.y", "/shop/us", "b", False),
+             ("skip", "dev.sluice.x", "/shop/eu", "a", False),
+             ("e5", "dev.sluice.x", "/shop/eu", "a", False),
+             ("d6", "dev.sluice.z", "/x/eu", "b", True)]
+    for i, t, src, subj, _ in cases:
+        assert send_event(s.ingress, "/default/b4", i, type=t, source=src,
+                          headers={"ce-subject": subj}).status == 202
+    got = seen.wait(2)
+    time.sleep(0.5)
+    ids = sorted(q["event"]["id"] for q in seen.all())
+    assert ids == sorted(c[0] for c in cases if c[4]), ids
+    # delivery.format json: structured mode.
+    ct = seen.all()[0]["headers"]["content-type"]
+    assert ct.startswith("application/cloudevents+json"), ct
+
+    # Ordered per partition key, also across a retry of o3.
+    for n in range(1, 9):
+        assert send_event(s.ingress, "/default/b4", "o%d" % n,
+                          type="dev.order",
+                          ext={"partitionkey": "k"}).status == 202
+    ordered.wait(9, 20)
+    ok = [q["event"]["id"] for q in ordered.all()]
+    assert ok == ["o1", "o2", "o3", "o3", "o4", "o5", "o6", "o7", "o8"], ok
+
+    # max-rate 20/s with a one-second burst: 60 events need >= 2 s.
+    t0 = time.monotonic()
+    for n in range(60):
+        assert send_event(s.ingress, "/default/b4", "r%d" % n,
+                          type="dev.rate").status == 202
+    slow.wait(60, 30)
+    took = slow.all()[-1]["time"] - t0
+    assert took >= 1.8, took
+
+
 def test(s):
+    test_dialects_format_order_rate(s)
     test_headers_and_filters(s)
     test_retries_and_dls(s)
     test_replies_and_ttl(s)
