@@ -77,6 +77,8 @@ struct sl_config {
     char *metrics_addr;                     /* 127.0.0.1:9092 */
     int64_t max_connections;                /* per listener, 1024 */
     int64_t shutdown_timeout_ns;            /* PT30S */
+    int64_t broker_retention_ns;            /* P7D; 0 = no age limit */
+    int64_t broker_retention_bytes;         /* 0 = no size limit */
     int64_t watch_history;                  /* store history entries, 5000 */
     enum sl_log_level log_level;            /* info */
     enum sl_config_backend default_backend; /* embedded */

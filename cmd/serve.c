@@ -41,6 +41,7 @@ struct serve {
     struct sl_ingress *ingress;
     struct sl_http_server *api_srv, *health_srv;
     struct sl_timer *stop_timer;
+    struct sl_timer *give_up_timer; /* --shutdown-timeout */
     struct sl_log_ctx log;
     char *token;
     char *ingress_url; /* derived from ingress-addr when not given */
@@ -77,8 +78,20 @@ static void serve_dp_closed(void *arg)
 {
     struct serve *s = arg;
 
+    sl_timer_stop(s->give_up_timer);
     s->stop_timer = sl_timer_new(s->loop, serve_stop, s);
     sl_timer_start(s->stop_timer, 200, 0);
+}
+
+/* --shutdown-timeout passed and the logs are still closing. */
+static void serve_give_up(void *arg)
+{
+    struct serve *s = arg;
+
+    SL_LOG(SL_LOG_WARN, &s->log,
+           "shutdown-timeout reached with broker logs still closing; "
+           "stopping anyway (unsettled events come again at the next start)");
+    sl_loop_stop(s->loop);
 }
 
 static void serve_on_signal(void *arg, int signo)
@@ -96,6 +109,9 @@ static void serve_on_signal(void *arg, int signo)
     s->ready = false;
     sl_api_set_ready(s->api, 0);
     sl_api_close_watches(s->api);
+    s->give_up_timer = sl_timer_new(s->loop, serve_give_up, s);
+    sl_timer_start(s->give_up_timer,
+                   (uint64_t)(s->cfg.shutdown_timeout_ns / 1000000), 0);
     sl_dataplane_shutdown(s->dp, serve_dp_closed, s);
 }
 
@@ -205,6 +221,7 @@ static int serve_apply_files(struct serve *s)
 static void serve_teardown(struct serve *s)
 {
     sl_timer_free(s->stop_timer);
+    sl_timer_free(s->give_up_timer);
     sl_http_server_free(s->health_srv);
     sl_http_server_free(s->api_srv);
     sl_api_free(s->api);
@@ -304,6 +321,10 @@ int sl_cmd_serve(int argc, char **argv)
             .kafka_bootstrap = s.cfg.kafka_bootstrap,
             .ingress_url = s.ingress_url,
             .max_event_size = (size_t)s.cfg.max_event_size,
+            .retention_max_age_ms = s.cfg.broker_retention_ns > 0
+                                        ? s.cfg.broker_retention_ns / 1000000
+                                        : -1,
+            .retention_max_bytes = (uint64_t)s.cfg.broker_retention_bytes,
         };
 
         if (sl_dataplane_new(s.loop, &dpo, &s.dp, &d) != 0)

@@ -38,8 +38,9 @@ struct sl_dataplane_opts {
     size_t max_event_size;       /* [1 MiB] */
     int32_t max_ttl;             /* [255] */
     /* Retention run every interval on every open log: records older than
-     * max_age (0: none) or beyond max_bytes (0: none), and records every
-     * trigger has passed [interval 60 s, max_age 7 days, max_bytes 0]. */
+     * max_age or beyond max_bytes (0: none), and records every trigger
+     * has passed [interval 60 s; max_age 0 = 7 days, < 0 = no age limit;
+     * max_bytes 0]. */
     int64_t retention_interval_ms;
     int64_t retention_max_age_ms;
     uint64_t retention_max_bytes;
