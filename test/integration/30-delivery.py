@@ -222,7 +222,34 @@ def test_dialects_format_order_rate(s):
     assert took >= 1.8, took
 
 
+def test_which_codes_retry(s):
+    """DESIGN 4.6: no response, 404, 408, 409, 429 and 5xx retry; other
+    statuses do not (each event asks its sink for one status)."""
+    sub = Sink(lambda req: (int(req["event"]["code"]), {}, b""))
+    dls = Sink()
+    apply(s, broker_yaml("b5"),
+          trigger("codes", "b5", sub.url, delivery={
+              "retry": 1, "deadLetterSink": {"uri": dls.url}}))
+    ready(s, "trigger", "codes")
+    retried = (404, 408, 409, 429, 500, 501, 502, 503, 504, 599)
+    final = (300, 301, 304, 400, 401, 403, 405, 410, 413, 422, 499)
+    for c in retried + final:
+        assert send_event(s.ingress, "/default/b5", "c%d" % c,
+                          ext={"code": c}).status == 202
+    dls.wait(len(retried + final), 30)
+    n = {}
+    for q in sub.all():
+        n[q["event"]["id"]] = n.get(q["event"]["id"], 0) + 1
+    for c in retried:
+        assert n["c%d" % c] == 2, (c, n)
+    for c in final:
+        assert n["c%d" % c] == 1, (c, n)
+    codes = sorted(int(q["event"]["knativeerrorcode"]) for q in dls.all())
+    assert codes == sorted(retried + final), codes
+
+
 def test(s):
+    test_which_codes_retry(s)
     test_dialects_format_order_rate(s)
     test_headers_and_filters(s)
     test_retries_and_dls(s)
