@@ -383,7 +383,8 @@ def main():
     many = bench_delivery(NTRIG)
     out(ratio_line("e2e embedded, %d triggers (1 match each)" % NTRIG,
                    many["rate"], "1 trigger", one["rate"], 0.5)
-        + "  (%d events in %.1fs)" % (many["delivered"], many["secs"]))
+        + "  (%d events in %.1fs; ingress accepted %.0f ev/s while loading)"
+        % (many["delivered"], many["secs"], many["ingress_rate"]))
     out("rss idle with %d triggers: %.1f MB (target < 20 MB, %s)  "
         "peak under load %.1f MB"
         % (NTRIG, many["idle_rss"],
