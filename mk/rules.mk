@@ -22,7 +22,7 @@ FUZZ_BINS = $(FUZZ_SRCS:test/fuzz/%.c=build/fuzz/%)
 LIB       = $(O)/libsluice.a
 
 .PHONY: all deps check asan tsan unit integration fuzz fuzz-regress valgrind \
-        format format-check lint clean unit-bins fuzz-build
+        format format-check lint clean unit-bins fuzz-build bench bench-bins
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -97,6 +97,23 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	$(Q)$(MAKE) --no-print-directory CONFIG=fuzz fuzz-build
 	$(Q)./tools/fuzz.sh $(FUZZ_SECONDS)
+
+# Benchmarks (not tests, not part of check): the release binary, the
+# helpers in bench/ (a baseline server, a load generator, a sink), then
+# bench/run.py, which prints ratios against a baseline of the same run.
+BENCH_BINS = $(patsubst bench/%.c,build/bench/%,$(wildcard bench/*.c))
+
+bench-bins: $(BENCH_BINS)
+
+build/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(STD) $(WARN) -O2 -g $(shell pkg-config --cflags libmicrohttpd) \
+	    -o $@ $< $(shell pkg-config --libs libmicrohttpd)
+
+bench:
+	$(Q)$(MAKE) --no-print-directory CONFIG=release all bench-bins
+	$(Q)python3 bench/run.py
 
 # Unit tests under ThreadSanitizer: the loop's cross-thread posts, the
 # server and client tests' helper threads, libcurl's resolver thread.
