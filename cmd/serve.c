@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "broker/ingress.h"
@@ -47,6 +49,7 @@ struct serve {
     char *ingress_url; /* derived from ingress-addr when not given */
     bool ready;
     bool stopping;
+    bool forced; /* stopped with logs still closing: exit without teardown */
 };
 
 static void serve_stop(void *arg)
@@ -91,6 +94,7 @@ static void serve_give_up(void *arg)
     SL_LOG(SL_LOG_WARN, &s->log,
            "shutdown-timeout reached with broker logs still closing; "
            "stopping anyway (unsettled events come again at the next start)");
+    s->forced = true;
     sl_loop_stop(s->loop);
 }
 
@@ -100,8 +104,14 @@ static void serve_on_signal(void *arg, int signo)
 
     SL_LOG(SL_LOG_INFO, &s->log, "received %s, shutting down",
            signo == SIGTERM ? "SIGTERM" : "SIGINT");
-    if (s->stopping)
+    if (s->stopping) {
+        SL_LOG(SL_LOG_WARN, &s->log,
+               "second signal: stopping now, without waiting for the "
+               "brokers' logs to close");
+        s->forced = true;
+        sl_loop_stop(s->loop);
         return;
+    }
     s->stopping = true;
     /* End watch streams properly (their last chunk); stop dispatching;
      * close the brokers' logs (appends accepted so far complete and are
@@ -113,6 +123,32 @@ static void serve_on_signal(void *arg, int signo)
     sl_timer_start(s->give_up_timer,
                    (uint64_t)(s->cfg.shutdown_timeout_ns / 1000000), 0);
     sl_dataplane_shutdown(s->dp, serve_dp_closed, s);
+}
+
+/*
+ * Raise the soft open-file limit to the hard one and return how many
+ * connections deliveries may hold: half of what is left once each
+ * listener's --max-connections and a reserve (store, logs, Redis) are
+ * counted, at least 64.
+ */
+static unsigned serve_fd_budget(const struct sl_config *cfg)
+{
+    struct rlimit rl;
+    uint64_t n, used;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 64;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    n = rl.rlim_cur == RLIM_INFINITY ? 1048576 : (uint64_t)rl.rlim_cur;
+    used = 3 * (uint64_t)cfg->max_connections + 256;
+    n = n > used ? (n - used) / 2 : 0;
+    if (n < 64)
+        n = 64;
+    return n > 1000000 ? 1000000 : (unsigned)n;
 }
 
 /* The class name of --default-backend. */
@@ -321,6 +357,7 @@ int sl_cmd_serve(int argc, char **argv)
             .kafka_bootstrap = s.cfg.kafka_bootstrap,
             .ingress_url = s.ingress_url,
             .max_event_size = (size_t)s.cfg.max_event_size,
+            .max_sink_conns = serve_fd_budget(&s.cfg),
             .retention_max_age_ms = s.cfg.broker_retention_ns > 0
                                         ? s.cfg.broker_retention_ns / 1000000
                                         : -1,
@@ -364,6 +401,12 @@ int sl_cmd_serve(int argc, char **argv)
            "serving the API on %s, brokers on %s, data in %s", s.cfg.api_addr,
            s.cfg.ingress_addr, s.cfg.data_dir);
     rc = sl_loop_run(s.loop) == 0 ? 0 : 1;
+    if (s.forced) {
+        /* Backend threads may still run; freeing under them is unsafe,
+         * and everything answered 202 is already durable. */
+        SL_LOG(SL_LOG_WARN, &s.log, "stopped without closing every log");
+        _exit(1);
+    }
     SL_LOG(SL_LOG_INFO, &s.log, "stopped");
     serve_teardown(&s);
     return rc;

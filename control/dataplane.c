@@ -68,6 +68,7 @@ struct dp_broker {
     bool retaining;        /* a retention pass is running */
     bool dead;             /* closed and removed, freed by the retention done */
     bool close_after_open; /* closed while opening */
+    bool drop_on_close;    /* removed: drop the data once closed */
     bool unhealthy; /* open, but the backend says it cannot take appends */
     char hmsg[SL_DIAG_MSG_MAX];
 };
@@ -210,9 +211,10 @@ static void dp_broker_closed(void *arg, int rc)
     if (rc != 0)
         SL_LOG(SL_LOG_WARN, &dp->log, "closing the log of broker %s: %s",
                e->key, sl_strerror(rc));
-    if (e->removed) {
+    if (e->drop_on_close) {
         struct sl_diag d;
 
+        e->drop_on_close = false;
         sl_diag_clear(&d);
         if (sl_backend_drop(e->b, &d) != 0 && d.msg[0])
             SL_LOG(SL_LOG_WARN, &dp->log, "dropping broker %s: %s", e->key,
@@ -516,15 +518,23 @@ void sl_dp_broker_remove(struct sl_dataplane *dp, const char *ns,
     if (e == NULL)
         return;
     e->removed = true;
-    if (e->st == B_CLOSING)
+    if (e->st == B_CLOSING) {
+        /* Its data goes with it even if the Broker comes back before the
+         * close completes (a new Broker starts empty, as in Knative). */
+        e->drop_on_close = true;
         return;
+    }
+    e->drop_on_close = true;
     dp_broker_close(e);
     if (e->st == B_NONE) {
         /* Nothing was open: forget it now. */
         void *old = NULL;
 
         sl_map_del(&dp->brokers, e->key, &old);
-        dp_broker_free(e);
+        if (e->retaining)
+            e->dead = true; /* the retention done frees it */
+        else
+            dp_broker_free(e);
     }
 }
 
@@ -839,6 +849,7 @@ int sl_dataplane_new(struct sl_loop *loop, const struct sl_dataplane_opts *o,
     memset(&so, 0, sizeof(so));
     so.max_in_flight = 100000;
     so.max_body = dp->o.max_event_size;
+    so.max_total_conns = dp->o.max_sink_conns;
     if (sl_sender_new(loop, &so, &dp->sender) != 0) {
         sl_dataplane_free(dp);
         return sl_diag_set(d, SL_EIO, "", "cannot set up the HTTP sender");

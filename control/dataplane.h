@@ -36,7 +36,10 @@ struct sl_dataplane_opts {
     const char *kafka_bootstrap; /* default "bootstrap.servers", or NULL */
     const char *ingress_url;     /* replies' knativeerrordest base, required */
     size_t max_event_size;       /* [1 MiB] */
-    int32_t max_ttl;             /* [255] */
+    /* Outgoing connections at once, all subscribers together [0: no
+     * limit]; deliveries beyond wait for a free one. */
+    unsigned max_sink_conns;
+    int32_t max_ttl; /* [255] */
     /* Retention run every interval on every open log: records older than
      * max_age or beyond max_bytes (0: none), and records every trigger
      * has passed [interval 60 s; max_age 0 = 7 days, < 0 = no age limit;

@@ -485,6 +485,8 @@ int sl_sender_new(struct sl_loop *loop, const struct sl_sender_opts *opts,
                       (long)s->opts.max_idle_conns);
     curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                       (long)s->opts.max_host_conns);
+    curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                      (long)s->opts.max_total_conns);
     *out = s;
     return 0;
 }

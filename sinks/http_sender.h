@@ -61,6 +61,11 @@ struct sl_sender_opts {
      * libcurl for one to free up (their timeout runs meanwhile). Default
      * 0: no limit. */
     unsigned max_host_conns;
+    /* Connections at once in all; requests beyond wait inside libcurl for
+     * one to free up (their timeout runs meanwhile), so that slow
+     * subscribers cannot take every file descriptor of the process.
+     * Default 0: no limit. */
+    unsigned max_total_conns;
     /* Limit for setting up a connection, within the request's own
      * timeout. Default 30000 ms (Go's default dialer). */
     long connect_timeout_ms;

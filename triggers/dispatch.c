@@ -207,6 +207,11 @@ static void kick(struct sl_dispatch *dp)
                 if (!sl_timer_active(dp->rate_timer)) {
                     /* Rounded up: the token is there when it fires. */
                     double ms = (1.0 - dp->tokens) * 1000.0 / dp->max_rate;
+
+                    /* A tiny rate must not overflow the cast: wake at
+                     * least daily and look again. */
+                    if (!(ms < 86400000.0))
+                        ms = 86400000.0;
                     sl_timer_start(dp->rate_timer, (uint64_t)ms + 1, 0);
                 }
                 break;
