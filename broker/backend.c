@@ -196,6 +196,20 @@ void sl_backend_stats(struct sl_backend *b, struct sl_backend_stats *out)
         b->ops->stats(b, out);
 }
 
+void sl_backend_forget(struct sl_backend *b, const char *group,
+                       sl_backend_done_fn *done, void *arg)
+{
+    if (b->state != SL_BACKEND_OPEN) {
+        defer_done(b, done, arg, SL_EAGAIN);
+        return;
+    }
+    if (!b->ops->forget) {
+        defer_done(b, done, arg, SL_ENOTSUP);
+        return;
+    }
+    b->ops->forget(b, group, done, arg);
+}
+
 int sl_backend_health(struct sl_backend *b, struct sl_diag *why)
 {
     if (b->state != SL_BACKEND_OPEN)

@@ -198,6 +198,14 @@ struct sl_backend_ops {
     void (*close)(struct sl_backend *b, sl_backend_done_fn *done, void *arg);
     /* Drop the broker's data (closed or never opened backend). Optional. */
     int (*drop)(struct sl_backend *b, struct sl_diag *diag);
+    /*
+     * Forget consumer group 'group' (no live subscription): its progress
+     * and pending retries are deleted, so that a later subscription of
+     * that name starts at the end of the log like a new one, and it no
+     * longer holds retention back. done(arg, rc) later. Optional.
+     */
+    void (*forget)(struct sl_backend *b, const char *group,
+                   sl_backend_done_fn *done, void *arg);
     /* Counters. Optional. */
     void (*stats)(struct sl_backend *b, struct sl_backend_stats *out);
     /*
@@ -283,6 +291,10 @@ void sl_backend_close(struct sl_backend *b, sl_backend_done_fn *done,
                       void *arg);
 /* Drop the data; state NEW or CLOSED. SL_ENOTSUP when the slot is NULL. */
 int sl_backend_drop(struct sl_backend *b, struct sl_diag *diag);
+/* See ops.forget; SL_EAGAIN unless open, SL_ENOTSUP when the slot is NULL,
+ * both through done. */
+void sl_backend_forget(struct sl_backend *b, const char *group,
+                       sl_backend_done_fn *done, void *arg);
 /* Counters (zeros when the slot is NULL). */
 void sl_backend_stats(struct sl_backend *b, struct sl_backend_stats *out);
 /* See ops.health: SL_EAGAIN unless open; 0 when the slot is NULL. */

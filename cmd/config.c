@@ -93,8 +93,7 @@ const struct sl__cfg_opt sl__cfg_table[] = {
       .off = CFG_OFF(ingress_addr),
       .def = "127.0.0.1:8080",
       .metavar = "HOST:PORT",
-      .help = "listen address of the broker ingress (not served yet: "
-              "the data plane comes next)" },
+      .help = "listen address of the broker ingress (POST /<ns>/<broker>)" },
     { .name = "ingress-url",
       .type = SL__CFG_URL,
       .off = CFG_OFF(ingress_url),

@@ -122,6 +122,12 @@ static void dp_notify(struct sl_dataplane *dp, const char *kind, const char *ns,
 
 /* ---- triggers ---- */
 
+/* The consumer group of trigger ns/name (Knative's Kafka naming). */
+static void dp_group(char *out, size_t n, const char *ns, const char *name)
+{
+    snprintf(out, n, "knative-trigger-%s-%s", ns, name);
+}
+
 static void dp_trigger_teardown(struct dp_trigger *t)
 {
     sl_dispatch_free(t->dispatch);
@@ -637,21 +643,31 @@ static void dp_health_fire(void *arg)
 /* ---- triggers: sync ---- */
 
 static enum sl_dp_state
-dp_trigger_state(struct dp_trigger *t, enum sl_dp_state st, struct sl_diag *why,
-                 const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+dp_trigger_state(struct sl_dataplane *dp, struct dp_trigger *t,
+                 enum sl_dp_state st, struct sl_diag *why, const char *reason,
+                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 static enum sl_dp_state
-dp_trigger_state(struct dp_trigger *t, enum sl_dp_state st, struct sl_diag *why,
-                 const char *reason, const char *fmt, ...)
+dp_trigger_state(struct sl_dataplane *dp, struct dp_trigger *t,
+                 enum sl_dp_state st, struct sl_diag *why, const char *reason,
+                 const char *fmt, ...)
 {
+    char r[sizeof(t->reason)], m[sizeof(t->msg)];
     va_list ap;
 
-    t->st = st;
-    snprintf(t->reason, sizeof(t->reason), "%s", reason);
+    /* Format into locals first: 'reason' and the arguments may be
+     * t->reason and t->msg themselves (a state reported again). */
+    snprintf(r, sizeof(r), "%s", reason);
     va_start(ap, fmt);
-    vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+    vsnprintf(m, sizeof(m), fmt, ap);
     va_end(ap);
+    if ((st == SL_DP_FAILED || st == SL_DP_UNSUPPORTED) &&
+        (t->st != st || strcmp(t->reason, r) != 0 || strcmp(t->msg, m) != 0))
+        SL_LOG(SL_LOG_WARN, &dp->log, "trigger %s cannot dispatch: %s: %s",
+               t->key, r, m);
+    t->st = st;
+    memcpy(t->reason, r, sizeof(r));
+    memcpy(t->msg, m, sizeof(m));
     sl_diag_set(why, st == SL_DP_PENDING ? SL_EAGAIN : SL_EINVAL, t->reason,
                 "%s", t->msg);
     return st;
@@ -705,7 +721,7 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
     }
     sl_free(key);
     if (dp->shutting_down)
-        return dp_trigger_state(t, SL_DP_PENDING, why, "ShuttingDown",
+        return dp_trigger_state(dp, t, SL_DP_PENDING, why, "ShuttingDown",
                                 "sluice is stopping");
     bkey = in->broker_name ? dp_key(in->broker_ns, in->broker_name) : NULL;
     if (t->broker_key == NULL || bkey == NULL ||
@@ -719,12 +735,14 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
     e = t->broker_key ? sl_map_get(&dp->brokers, t->broker_key) : NULL;
     if (e == NULL || e->st != B_OPEN) {
         dp_trigger_teardown(t);
-        return dp_trigger_state(t, SL_DP_PENDING, why, "BrokerNotReady",
+        return dp_trigger_state(dp, t, SL_DP_PENDING, why, "BrokerNotReady",
                                 "the broker's log is not open");
     }
     if (in->subscriber_url == NULL) {
         dp_trigger_teardown(t);
-        return dp_trigger_state(t, SL_DP_FAILED, why, "SubscriberNotResolved",
+        /* Unknown: SubscriberResolved (False) says why, and so Ready. */
+        return dp_trigger_state(dp, t, SL_DP_PENDING, why,
+                                "SubscriberNotResolved",
                                 "the subscriber has no address");
     }
     fp = dp_trigger_fp(in, e->gen);
@@ -732,7 +750,7 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
         sl_free(fp);
         if (t->st == SL_DP_READY)
             return SL_DP_READY;
-        return dp_trigger_state(t, t->st, why, t->reason, "%s", t->msg);
+        return dp_trigger_state(dp, t, t->st, why, t->reason, "%s", t->msg);
     }
     /* (Re)build. */
     dp_trigger_teardown(t);
@@ -740,15 +758,15 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
     sl_diag_clear(&d);
     rc = sl_filter_compile(sl_res_get(in->trigger, "spec"), &t->filter, &d);
     if (rc == SL_ENOTSUP)
-        return dp_trigger_state(t, SL_DP_UNSUPPORTED, why, "FilterNotSupported",
-                                "%s: %s", d.field, d.msg);
+        return dp_trigger_state(dp, t, SL_DP_UNSUPPORTED, why,
+                                "FilterNotSupported", "%s: %s", d.field, d.msg);
     if (rc != 0)
-        return dp_trigger_state(t, SL_DP_FAILED, why, "InvalidFilter", "%s: %s",
-                                d.field, d.msg);
+        return dp_trigger_state(dp, t, SL_DP_FAILED, why, "InvalidFilter",
+                                "%s: %s", d.field, d.msg);
     memset(&o, 0, sizeof(o));
     if (sl_dispatch_opts_from_annotations(
             &o, sl_res_dig(in->trigger, "metadata.annotations"), &d) != 0)
-        return dp_trigger_state(t, SL_DP_FAILED, why, "InvalidAnnotation",
+        return dp_trigger_state(dp, t, SL_DP_FAILED, why, "InvalidAnnotation",
                                 "%s: %s", d.field, d.msg);
     rc = sl_retry_policy_build(
         &t->policy, sl_res_dig(in->trigger, "spec.delivery"),
@@ -756,11 +774,11 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
         sl_res_dig(in->broker, "spec.delivery"),
         sl_res_dig(in->broker, "metadata.annotations"), in->dls_url, &d);
     if (rc == SL_ENOENT)
-        return dp_trigger_state(t, SL_DP_PENDING, why,
+        return dp_trigger_state(dp, t, SL_DP_PENDING, why,
                                 "DeadLetterSinkNotResolved", "%s: %s", d.field,
                                 d.msg);
     if (rc != 0)
-        return dp_trigger_state(t, SL_DP_FAILED, why, "InvalidDelivery",
+        return dp_trigger_state(dp, t, SL_DP_FAILED, why, "InvalidDelivery",
                                 "%s: %s", d.field, d.msg);
     snprintf(reply_url, sizeof(reply_url), "%s/%s", dp->ingress_url,
              t->broker_key);
@@ -776,10 +794,10 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
     dc.log_name = logname;
     rc = sl_delivery_new(dp->loop, &dc, &t->dl, &d);
     if (rc != 0)
-        return dp_trigger_state(t, SL_DP_FAILED, why, "InvalidDelivery", "%s",
-                                d.msg);
+        return dp_trigger_state(dp, t, SL_DP_FAILED, why, "InvalidDelivery",
+                                "%s", d.msg);
     sl_delivery_deliverer(t->dl, &dl);
-    snprintf(group, sizeof(group), "knative-trigger-%s-%s", ns, name);
+    dp_group(group, sizeof(group), ns, name);
     o.group = group;
     rc = sl_dispatch_new(dp->loop, e->b, &o, t->filter, &dl, &t->dispatch, &d);
     if (rc != 0) {
@@ -787,7 +805,7 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
         enum sl_dp_state st = rc == SL_EAGAIN ? SL_DP_PENDING : SL_DP_FAILED;
 
         dp_trigger_teardown(t);
-        return dp_trigger_state(t, st, why, "SubscriptionFailed", "%s",
+        return dp_trigger_state(dp, t, st, why, "SubscriptionFailed", "%s",
                                 d.msg[0] ? d.msg : sl_strerror(rc));
     }
     t->st = SL_DP_READY;
@@ -797,15 +815,40 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
     return SL_DP_READY;
 }
 
+static void dp_forgotten(void *arg, int rc)
+{
+    char *group = arg;
+
+    if (rc != 0 && rc != SL_ENOTSUP)
+        SL_LOG(SL_LOG_WARN, NULL, "cannot forget consumer group %s: %s", group,
+               sl_strerror(rc));
+    sl_free(group);
+}
+
 void sl_dp_trigger_remove(struct sl_dataplane *dp, const char *ns,
                           const char *name)
 {
     char *key = dp_key(ns, name);
-    void *old = NULL;
+    struct dp_trigger *t = NULL;
+    struct dp_broker *e;
 
-    if (sl_map_del(&dp->triggers, key, &old) == 0 && old != NULL)
-        dp_trigger_free(old);
+    if (sl_map_del(&dp->triggers, key, (void **)&t) != 0 || t == NULL) {
+        sl_free(key);
+        return;
+    }
     sl_free(key);
+    dp_trigger_teardown(t);
+    /* The Trigger is gone: so is its consumer group, as Knative deletes
+     * a trigger's Kafka consumer group. A Trigger of the same name made
+     * later starts at the end of the log. */
+    e = t->broker_key ? sl_map_get(&dp->brokers, t->broker_key) : NULL;
+    if (e != NULL && e->st == B_OPEN) {
+        char group[600];
+
+        dp_group(group, sizeof(group), ns, name);
+        sl_backend_forget(e->b, group, dp_forgotten, sl_xstrdup(group));
+    }
+    dp_trigger_free(t);
 }
 
 /* ---- life cycle ---- */
