@@ -41,6 +41,7 @@ enum op_kind {
     OP_PROGRESS, /* cursor moved and/or a seq became DONE */
     OP_RETRY,    /* persist a pending retry */
     OP_RETENTION,
+    OP_FORGET, /* delete a group's progress and retries */
 };
 
 struct op {
@@ -322,6 +323,26 @@ static int w_retention(struct emb *e, struct op *op)
     return 0;
 }
 
+static int w_forget(struct emb *e, struct op *op)
+{
+    static const char *const sql[] = {
+        "DELETE FROM groups WHERE name = ?1",
+        "DELETE FROM done WHERE grp = ?1",
+        "DELETE FROM retries WHERE grp = ?1",
+    };
+
+    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+        sqlite3_stmt *st;
+
+        if (w_prep(e->wdb, sql[i], &st) < 0)
+            return SL_EIO;
+        sqlite3_bind_text(st, 1, op->group, -1, SQLITE_STATIC);
+        if (w_step(st) < 0)
+            return SL_EIO;
+    }
+    return 0;
+}
+
 static int w_op(struct emb *e, struct op *op)
 {
     switch (op->kind) {
@@ -335,6 +356,8 @@ static int w_op(struct emb *e, struct op *op)
         return w_retry(e, op);
     case OP_RETENTION:
         return w_retention(e, op);
+    case OP_FORGET:
+        return w_forget(e, op);
     }
     return SL_EINVAL;
 }
@@ -673,6 +696,18 @@ static void emb_retention(struct sl_backend *b, int64_t max_age_ms,
     op->kind = OP_RETENTION;
     op->max_age_ms = max_age_ms;
     op->max_bytes = max_bytes;
+    op->done = done;
+    op->arg = arg;
+    enqueue(emb_of(b), op);
+}
+
+static void emb_forget(struct sl_backend *b, const char *group,
+                       sl_backend_done_fn *done, void *arg)
+{
+    struct op *op = sl_xcalloc(1, sizeof(*op));
+
+    op->kind = OP_FORGET;
+    op->group = sl_xstrdup(group);
     op->done = done;
     op->arg = arg;
     enqueue(emb_of(b), op);
@@ -1131,6 +1166,7 @@ const struct sl_backend_ops sl_backend_embedded = {
     .settle = emb_settle,
     .unsubscribe = emb_unsubscribe,
     .retention = emb_retention,
+    .forget = emb_forget,
     .close = emb_close,
     .drop = emb_drop,
     .stats = emb_stats,
