@@ -13,6 +13,15 @@
  * io callback is on the stack: then the io callback frees it once hiredis
  * returns. A link whose owner is NULL was abandoned on purpose (stop) and
  * reports nothing.
+ *
+ * Timeouts. hiredis 0.14's async API has none, so every command goes
+ * through one trampoline callback (link_reply) and the link keeps a FIFO
+ * of what was sent, with the send time: replies come back in order, so
+ * the head of the FIFO is the oldest command still waiting. A repeating
+ * timer (conn_watch) drops the link when that command has waited longer
+ * than the connection's timeout; the handshake (queued at connect time)
+ * is covered the same way, so a connect that never completes times out
+ * too.
  */
 #include "broker/redis/internal.h"
 
@@ -30,7 +39,7 @@
 
 #define CONN_BACKOFF_MIN_MS 100
 #define CONN_BACKOFF_MAX_MS 5000
-#define CONN_HANDSHAKE_MS   5000
+#define CONN_WATCH_MS       250 /* how often the oldest command is checked */
 
 /* ---- URL ---- */
 
@@ -178,6 +187,13 @@ void sl__redis_argv_fini(struct sl__redis_argv *a)
 
 /* ---- the loop adapter ---- */
 
+/* A command sent and not answered yet. */
+struct link_cmd {
+    redisCallbackFn *fn; /* NULL: reply ignored */
+    void *privdata;
+    int64_t sent_ms; /* sl_loop_now_ms when queued */
+};
+
 struct sl__redis_link {
     redisAsyncContext *ac;
     struct sl_io *io;
@@ -186,6 +202,9 @@ struct sl__redis_link {
     bool in_io;                   /* link_io on the stack */
     bool gone;                    /* hiredis freed the context meanwhile */
     bool auth_failed;             /* a handshake reply was an error */
+    bool up;                      /* handshake answered */
+    struct link_cmd *q;           /* ring of pending commands, in order */
+    size_t qhead, qlen, qcap;
 };
 
 static void conn_lost(struct sl__redis_conn *c);
@@ -220,6 +239,51 @@ static void ev_del_write(void *p)
     link_set(p, SL_IO_WRITE, false);
 }
 
+/* Remember a command hiredis accepted (its reply comes after all earlier). */
+static void link_push(struct sl__redis_link *l, redisCallbackFn *fn,
+                      void *privdata, int64_t now)
+{
+    if (l->qlen == l->qcap) {
+        size_t cap = l->qcap ? 2 * l->qcap : 16;
+        struct link_cmd *q = sl_xmalloc(cap * sizeof(*q));
+        for (size_t i = 0; i < l->qlen; i++)
+            q[i] = l->q[(l->qhead + i) % l->qcap];
+        sl_free(l->q);
+        l->q = q;
+        l->qcap = cap;
+        l->qhead = 0;
+    }
+    l->q[(l->qhead + l->qlen) % l->qcap] =
+        (struct link_cmd){ fn, privdata, now };
+    l->qlen++;
+}
+
+/*
+ * Every command's hiredis callback: the reply (NULL when the link is lost
+ * or freed) belongs to the oldest pending command. The entry is taken off
+ * before the owner's callback runs, which may free the link (hiredis then
+ * defers the free until we return).
+ */
+static void link_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct sl__redis_link *l = privdata;
+    struct link_cmd cmd;
+
+    if (l->qlen == 0)
+        return; /* cannot happen: every command hiredis took was pushed */
+    cmd = l->q[l->qhead];
+    l->qhead = (l->qhead + 1) % l->qcap;
+    l->qlen--;
+    if (cmd.fn)
+        cmd.fn(ac, reply, cmd.privdata);
+}
+
+static void link_free(struct sl__redis_link *l)
+{
+    sl_free(l->q);
+    sl_free(l);
+}
+
 /* hiredis is freeing the context: every reply callback has run. */
 static void ev_cleanup(void *p)
 {
@@ -232,12 +296,13 @@ static void ev_cleanup(void *p)
     if (c) {
         l->owner = NULL;
         c->link = NULL;
+        c->stalled = false; /* closed or refused: the server answered */
         conn_lost(c);
     }
     if (l->in_io)
         l->gone = true;
     else
-        sl_free(l);
+        link_free(l);
 }
 
 static void link_io(void *arg, unsigned events)
@@ -251,13 +316,13 @@ static void link_io(void *arg, unsigned events)
         redisAsyncHandleWrite(l->ac);
     l->in_io = false;
     if (l->gone)
-        sl_free(l);
+        link_free(l);
 }
 
 /* ---- the connection ---- */
 
 static void conn_timer(void *arg);
-static void conn_deadline(void *arg);
+static void conn_watch(void *arg);
 
 void sl__redis_conn_init(struct sl__redis_conn *c, struct sl_loop *loop,
                          const struct sl__redis_url *url,
@@ -274,8 +339,9 @@ void sl__redis_conn_init(struct sl__redis_conn *c, struct sl_loop *loop,
     c->on_down = on_down;
     c->arg = arg;
     c->backoff_ms = CONN_BACKOFF_MIN_MS;
+    c->timeout_ms = SL_REDIS_TIMEOUT_MS;
     c->timer = sl_timer_new(loop, conn_timer, c);
-    c->deadline = sl_timer_new(loop, conn_deadline, c);
+    c->watch = sl_timer_new(loop, conn_watch, c);
 }
 
 /* Forget the link without telling anyone (its callbacks see NULL). */
@@ -285,7 +351,7 @@ static void conn_abandon(struct sl__redis_conn *c)
 
     c->link = NULL;
     c->ready = false;
-    sl_timer_stop(c->deadline);
+    sl_timer_stop(c->watch);
     if (!l)
         return;
     l->owner = NULL;
@@ -298,7 +364,7 @@ static void conn_lost(struct sl__redis_conn *c)
     bool was_ready = c->ready;
 
     c->ready = false;
-    sl_timer_stop(c->deadline);
+    sl_timer_stop(c->watch);
     if (c->drained) {
         /* run from the timer: we may be deep inside hiredis */
         c->down_pending = true;
@@ -339,12 +405,14 @@ static void hs_ping(redisAsyncContext *ac, void *reply, void *privdata)
         if (r->type == REDIS_REPLY_ERROR)
             SL_LOG(SL_LOG_ERROR, c->log, "redis %s handshake: %s", c->what,
                    r->str);
+        c->stalled = false;
         conn_abandon(c);
         conn_lost(c);
         return;
     }
-    sl_timer_stop(c->deadline);
+    l->up = true;
     c->ready = true;
+    c->stalled = false;
     c->backoff_ms = CONN_BACKOFF_MIN_MS;
     if (c->on_ready)
         c->on_ready(c->arg);
@@ -364,6 +432,7 @@ void sl__redis_conn_start(struct sl__redis_conn *c)
                u->host, u->port, ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree(ac);
+        c->stalled = false;
         c->down_pending = true;
         sl_timer_start(c->timer, 0, 0);
         return;
@@ -386,28 +455,53 @@ void sl__redis_conn_start(struct sl__redis_conn *c)
     ac->ev.delWrite = ev_del_write;
     ac->ev.cleanup = ev_cleanup;
     c->link = l;
-    /* the handshake is queued now and written once connected */
-    if (u->pass) {
-        if (u->user)
-            redisAsyncCommand(ac, hs_check, l, "AUTH %s %s", u->user, u->pass);
-        else
-            redisAsyncCommand(ac, hs_check, l, "AUTH %s", u->pass);
-    }
-    if (u->db > 0)
-        redisAsyncCommand(ac, hs_check, l, "SELECT %d", u->db);
-    redisAsyncCommand(ac, hs_ping, l, "PING");
-    sl_timer_start(c->deadline, CONN_HANDSHAKE_MS, 0);
+    /* the handshake is queued now and written once connected; its send
+     * time starts the clock of the connect timeout */
+    int64_t now = sl_loop_now_ms(c->loop);
+    if (u->pass && (u->user ? redisAsyncCommand(ac, link_reply, l, "AUTH %s %s",
+                                                u->user, u->pass)
+                            : redisAsyncCommand(ac, link_reply, l, "AUTH %s",
+                                                u->pass)) == REDIS_OK)
+        link_push(l, hs_check, l, now);
+    if (u->db > 0 &&
+        redisAsyncCommand(ac, link_reply, l, "SELECT %d", u->db) == REDIS_OK)
+        link_push(l, hs_check, l, now);
+    if (redisAsyncCommand(ac, link_reply, l, "PING") == REDIS_OK)
+        link_push(l, hs_ping, l, now);
+    uint64_t every = c->timeout_ms / 4;
+    every = every < 10 ? 10 : every > CONN_WATCH_MS ? CONN_WATCH_MS : every;
+    sl_timer_start(c->watch, every, every);
 }
 
-/* The handshake took too long: give the attempt up. */
-static void conn_deadline(void *arg)
+/*
+ * Every CONN_WATCH_MS while there is a link: give it up when its oldest
+ * command has waited too long (the handshake: timeout_ms; then
+ * timeout_ms + extra_ms). Pending callbacks run with NULL replies.
+ */
+static void conn_watch(void *arg)
 {
     struct sl__redis_conn *c = arg;
+    struct sl__redis_link *l = c->link;
 
-    if (c->ready || !c->link)
+    if (!l) {
+        sl_timer_stop(c->watch);
         return;
-    SL_LOG(SL_LOG_WARN, c->log, "redis %s connection to %s:%d timed out",
-           c->what, c->url->host, c->url->port);
+    }
+    if (l->qlen == 0)
+        return;
+    int64_t waited = sl_loop_now_ms(c->loop) - l->q[l->qhead].sent_ms;
+    int64_t limit = (int64_t)c->timeout_ms + (l->up ? c->extra_ms : 0);
+    if (waited < limit)
+        return;
+    if (l->up)
+        SL_LOG(SL_LOG_WARN, c->log,
+               "redis %s connection to %s:%d dropped: no answer in %lld ms",
+               c->what, c->url->host, c->url->port, (long long)waited);
+    else
+        SL_LOG(SL_LOG_WARN, c->log,
+               "redis %s connection to %s:%d timed out after %lld ms", c->what,
+               c->url->host, c->url->port, (long long)waited);
+    c->stalled = true;
     conn_abandon(c);
     conn_lost(c);
 }
@@ -458,8 +552,9 @@ void sl__redis_conn_drain(struct sl__redis_conn *c, sl__redis_conn_fn *fn,
     c->drained_arg = arg;
     sl_timer_stop(c->timer);
     c->down_pending = false;
-    sl_timer_stop(c->deadline);
     if (c->link && c->ready) {
+        /* the watch keeps running: a server that does not answer ends
+         * the wait after the timeout (conn_watch -> conn_lost) */
         c->ready = false;
         redisAsyncDisconnect(c->link->ac); /* ev_cleanup -> conn_lost */
         return;
@@ -472,19 +567,22 @@ void sl__redis_conn_fini(struct sl__redis_conn *c)
 {
     sl__redis_conn_stop(c);
     sl_timer_free(c->timer);
-    sl_timer_free(c->deadline);
-    c->timer = c->deadline = NULL;
+    sl_timer_free(c->watch);
+    c->timer = c->watch = NULL;
 }
 
 int sl__redis_conn_cmd(struct sl__redis_conn *c, redisCallbackFn *fn,
                        void *privdata, int argc, const char **argv,
                        const size_t *lens)
 {
-    if (!c->ready || !c->link)
+    struct sl__redis_link *l = c->link;
+
+    if (!c->ready || !l)
         return SL_EAGAIN;
-    if (redisAsyncCommandArgv(c->link->ac, fn, privdata, argc, argv, lens) !=
+    if (redisAsyncCommandArgv(l->ac, link_reply, l, argc, argv, lens) !=
         REDIS_OK)
         return SL_EAGAIN;
+    link_push(l, fn, privdata, sl_loop_now_ms(c->loop));
     return 0;
 }
 

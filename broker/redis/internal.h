@@ -26,6 +26,9 @@ struct sl_timer;
 /* Longest stream ID text ("<u64>-<u64>") plus its NUL. */
 #define SL_REDIS_ID_MAX 48
 
+/* Default command (and connect) timeout: redis.command.timeout.ms. */
+#define SL_REDIS_TIMEOUT_MS 5000
+
 /* ---- URL (conn.c) ---- */
 
 /* redis://[[user]:password@]host[:port][/db] */
@@ -56,11 +59,14 @@ typedef void sl__redis_conn_fn(void *arg);
 /*
  * One Redis connection that survives its TCP connections: each attempt is
  * a "link" (one redisAsyncContext watched by an sl_io). The handshake
- * (AUTH, SELECT, PING) must be answered within a deadline; then on_ready
- * runs. When the link is lost (or an attempt fails) every pending reply
- * callback runs with a NULL reply (hiredis), then on_down runs from a
- * timer, and, when 'reconnect' is set, a new attempt starts after a
- * backoff doubling from 100 ms to 5 s (reset once ready).
+ * (AUTH, SELECT, PING) must be answered within timeout_ms; then on_ready
+ * runs. Once ready, a command not answered within timeout_ms + extra_ms
+ * drops the link as if it were lost ('stalled' is then set until the
+ * next ready or a loss of another kind). When the link is lost (or an
+ * attempt fails) every pending reply callback runs with a NULL reply
+ * (hiredis), then on_down runs from a timer, and, when 'reconnect' is
+ * set, a new attempt starts after a backoff doubling from 100 ms to 5 s
+ * (reset once ready).
  */
 struct sl__redis_conn {
     struct sl_loop *loop;
@@ -71,9 +77,12 @@ struct sl__redis_conn {
     bool ready;                      /* handshake answered */
     bool reconnect;                  /* start a new attempt after a loss */
     bool down_pending;               /* on_down to run from 'timer' */
+    bool stalled;                    /* the last link timed out */
     uint32_t backoff_ms;
-    struct sl_timer *timer;    /* on_down and reconnect */
-    struct sl_timer *deadline; /* handshake deadline */
+    uint32_t timeout_ms;    /* handshake and commands; set before start */
+    uint32_t extra_ms;      /* added for commands: BLOCK, WAIT */
+    struct sl_timer *timer; /* on_down and reconnect */
+    struct sl_timer *watch; /* the oldest pending command's age */
     sl__redis_conn_fn *on_ready;
     sl__redis_conn_fn *on_down;
     void *arg;
@@ -95,7 +104,9 @@ void sl__redis_conn_start(struct sl__redis_conn *c);
 void sl__redis_conn_stop(struct sl__redis_conn *c);
 /*
  * Graceful end: no new commands; once every pending reply has arrived
- * the link closes and fn(arg) runs (from a timer when there is no link).
+ * (or the oldest has waited past the timeout: the link is then dropped
+ * and the rest get NULL replies) the link closes and fn(arg) runs (from
+ * a timer when there is no link).
  */
 void sl__redis_conn_drain(struct sl__redis_conn *c, sl__redis_conn_fn *fn,
                           void *arg);
@@ -105,7 +116,8 @@ void sl__redis_conn_fini(struct sl__redis_conn *c);
 /*
  * Send a command (binary-safe argv) when the connection is ready. fn may
  * be NULL (reply ignored). Returns 0 (fn runs exactly once, with a NULL
- * reply if the link is lost) or SL_EAGAIN (not ready; fn will not run).
+ * reply if the link is lost or times out) or SL_EAGAIN (not ready; fn
+ * will not run).
  */
 int sl__redis_conn_cmd(struct sl__redis_conn *c, redisCallbackFn *fn,
                        void *privdata, int argc, const char **argv,
@@ -139,9 +151,10 @@ struct sl__redis_sub;
 struct sl__redis {
     struct sl_backend base;
     struct sl__redis_url url;
-    char *key;             /* the stream: knative-broker-<ns>-<name> */
+    char *key;             /* the stream: knative-broker:<ns>:<name> */
     int64_t claim_idle_ms; /* XAUTOCLAIM threshold */
     int wait_replicas;     /* WAIT after EXEC when > 0 */
+    uint32_t timeout_ms;   /* redis.command.timeout.ms */
     struct sl__redis_conn main;
     struct sl_timer *claim_timer;
     struct sl__redis_sub *subs;

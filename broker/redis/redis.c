@@ -1,14 +1,15 @@
 /*
  * broker/redis/redis.c - the Redis broker log: one stream per broker
- * (knative-broker-<ns>-<name>), each event an entry whose fields are its
+ * (knative-broker:<ns>:<name>), each event an entry whose fields are its
  * attributes plus "data"; one consumer group per trigger (sub.c).
  *
  * This file holds the life cycle, appends (MULTI, XADD..., EXEC on the
  * writer connection), retention and drop (Lua scripts, so each runs as
  * one atomic step on the server) and the entry decoder. The writer
- * connection reconnects by itself (conn.c); while it is down appends are
- * refused with SL_EAGAIN and subscriptions pause. docs/broker.md has the
- * decisions.
+ * connection reconnects by itself (conn.c); a command not answered within
+ * redis.command.timeout.ms counts as a lost connection. While it is down
+ * appends are refused with SL_EAGAIN and subscriptions pause.
+ * docs/broker.md has the decisions.
  */
 #include "broker/redis/internal.h"
 
@@ -159,6 +160,8 @@ static int red_validate(struct json_object *broker, struct json_object *config,
         rc = cfg_int(config, "redis.claim.idle.ms", 1, INT32_MAX, &v, diag);
     if (rc == 0)
         rc = cfg_int(config, "redis.wait.replicas", 0, 1000, &v, diag);
+    if (rc == 0)
+        rc = cfg_int(config, "redis.command.timeout.ms", 10, 3600000, &v, diag);
     return rc;
 }
 
@@ -170,7 +173,7 @@ static int red_init(struct sl_backend *b, const struct sl_backend_cfg *cfg,
                     struct sl_diag *diag)
 {
     struct sl__redis *r = red_of(b);
-    int64_t idle = RED_CLAIM_IDLE_MS, wait = 0;
+    int64_t idle = RED_CLAIM_IDLE_MS, wait = 0, timeout = SL_REDIS_TIMEOUT_MS;
     char key[512];
     int rc;
 
@@ -180,17 +183,26 @@ static int red_init(struct sl_backend *b, const struct sl_backend_cfg *cfg,
                      diag);
     if (rc == 0)
         rc = cfg_int(cfg->config, "redis.wait.replicas", 0, 1000, &wait, diag);
+    if (rc == 0)
+        rc = cfg_int(cfg->config, "redis.command.timeout.ms", 10, 3600000,
+                     &timeout, diag);
     if (rc < 0) {
         sl__redis_url_fini(&r->url);
         return rc;
     }
-    snprintf(key, sizeof(key), "knative-broker-%s-%s", b->ns, b->name);
+    /* ':' occurs neither in namespaces nor in names: unambiguous, where
+     * '-' is not ("a-b"/"c" and "a"/"b-c") */
+    snprintf(key, sizeof(key), "knative-broker:%s:%s", b->ns, b->name);
     r->key = sl_xstrdup(key);
     r->claim_idle_ms = idle;
     r->wait_replicas = (int)wait;
+    r->timeout_ms = (uint32_t)timeout;
     sl_log_ctx_init(&r->log, "broker-redis", b->ns, b->name);
     sl__redis_conn_init(&r->main, b->loop, &r->url, &r->log, "writer",
                         red_main_ready, red_main_down, r);
+    /* a WAIT holds the writer's pipeline for up to its own timeout */
+    r->main.timeout_ms = r->timeout_ms;
+    r->main.extra_ms = r->wait_replicas > 0 ? RED_WAIT_TIMEOUT_MS : 0;
     r->claim_timer = sl_timer_new(b->loop, red_claim_tick, r);
     return 0;
 }
@@ -607,13 +619,23 @@ out:
     return rc;
 }
 
-/* Healthy while the writer connection is up (appends go through it). */
+/*
+ * Healthy while the writer connection is up (appends go through it). A
+ * server that stops answering is caught by the command timeout, which
+ * drops the writer: then it is not ready either.
+ */
 static int red_health(struct sl_backend *b, struct sl_diag *why)
 {
-    struct sl__redis *r = (struct sl__redis *)b;
+    struct sl__redis *r = red_of(b);
 
     if (r->main.ready)
         return 0;
+    if (r->main.stalled)
+        return sl_diag_set(why, SL_EIO, "redis.url",
+                           "the Redis server at %s:%d does not answer "
+                           "(no reply within %u ms); reconnecting",
+                           r->url.host ? r->url.host : "?", r->url.port,
+                           (unsigned)r->timeout_ms);
     return sl_diag_set(why, SL_EIO, "redis.url",
                        "the Redis server at %s:%d is unreachable; "
                        "reconnecting",

@@ -19,6 +19,15 @@
  * unacknowledged in the PEL; when due it is XCLAIMed to this consumer and
  * pushed again. DONE removes the bookkeeping and XACKs.
  *
+ * Settle writes (DONE's XACK/ZREM/HDEL, RETRY's ZADD/HSET) are never
+ * dropped while the subscription lives: one that cannot be sent (writer
+ * down) or whose connection is lost before its reply waits in a local
+ * FIFO (writes) and is sent again, in order, when the writer is back,
+ * before anything else of the subscription (every write is idempotent).
+ * Its length is bounded by the records the subscription had pushed or
+ * read when the writer went down (at most 2 x max_outstanding): while the
+ * writer is down nothing new is read or claimed.
+ *
  * Lifetime: every command sent with a callback holds a reference on the
  * subscription (refs); unsubscribe tears the subscription down at once
  * (its records are released) and the struct is freed when the last reply
@@ -46,6 +55,17 @@ struct red_rec {
     bool retried; /* has retry bookkeeping in Redis */
 };
 
+/* The Redis writes of one settle, sent again until answered. */
+struct sub_write {
+    struct sub_write *next;
+    struct sl__redis_sub *s;
+    char id[SL_REDIS_ID_MAX];
+    bool retry;   /* RETRY: ZADD + HSET; else DONE: XACK */
+    bool retried; /* DONE: also ZREM + HDEL the retry bookkeeping */
+    int64_t not_before;
+    uint32_t attempts;
+};
+
 struct red_retry {
     char id[SL_REDIS_ID_MAX];
     int64_t not_before;
@@ -68,6 +88,9 @@ struct sl__redis_sub {
     struct red_retry *retries;
     size_t nretries, capretries;
     uint32_t nclaiming;
+    struct sub_write *writes; /* settle writes waiting for the writer */
+    struct sub_write **writes_tail;
+    size_t nwrites;
     struct sl_timer *timer; /* retries due, hold over */
     int64_t hold_until;     /* wall ms: no reads/claims before */
     char claim_cursor[SL_REDIS_ID_MAX];
@@ -90,8 +113,11 @@ static void sub_teardown(struct sl__redis_sub *s);
 
 /* ---- lifetime ---- */
 
+static void write_free_all(struct sl__redis_sub *s);
+
 static void sub_destroy(struct sl__redis_sub *s)
 {
+    write_free_all(s);
     sl__redis_conn_fini(&s->rd);
     sl_timer_free(s->timer);
     sl_free(s->inflight);
@@ -123,32 +149,135 @@ static int sub_cmd(struct sl__redis_sub *s, redisCallbackFn *fn, void *priv,
     return rc;
 }
 
-/* XACK, and the retry bookkeeping when 'retried' (replies ignored). */
-static void sub_ack(struct sl__redis_sub *s, const char *id, bool retried)
+/* ---- settle writes ---- */
+
+static void write_enqueue(struct sl__redis_sub *s, struct sub_write *w)
+{
+    w->next = NULL;
+    if (!s->writes)
+        s->writes_tail = &s->writes;
+    *s->writes_tail = w;
+    s->writes_tail = &w->next;
+    s->nwrites++;
+}
+
+static void write_free_all(struct sl__redis_sub *s)
+{
+    while (s->writes) {
+        struct sub_write *w = s->writes;
+        s->writes = w->next;
+        sl_free(w);
+    }
+    s->nwrites = 0;
+}
+
+/*
+ * The reply to a settle's last command: every earlier one was answered
+ * too (replies come in order). NULL: the link was lost, maybe before the
+ * server saw them; the write goes back to the queue (idempotent).
+ */
+static void write_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct sub_write *w = priv;
+    struct sl__redis_sub *s = w->s;
+    redisReply *rp = reply;
+
+    (void)ac;
+    if (!rp && !s->torn) {
+        write_enqueue(s, w);
+    } else {
+        if (rp && rp->type == REDIS_REPLY_ERROR)
+            SL_LOG(SL_LOG_ERROR, &s->r->log, "settle of %s for group %s: %s",
+                   w->id, s->base.group, rp->str);
+        sl_free(w);
+    }
+    sub_put(s);
+}
+
+/* One command of a write; the last one carries the callback. */
+static int write_cmd(struct sl__redis_sub *s, struct sub_write *w, bool last,
+                     const char *c0, const char *key, const char *a1,
+                     const char *a2)
 {
     struct sl__redis_argv v;
+    int rc;
 
     sl__redis_argv_init(&v);
-    sl__redis_argv_adds(&v, "XACK");
-    sl__redis_argv_adds(&v, s->r->key);
-    sl__redis_argv_adds(&v, s->base.group);
-    sl__redis_argv_adds(&v, id);
-    sub_cmd(s, NULL, NULL, &v);
+    sl__redis_argv_adds(&v, c0);
+    sl__redis_argv_adds(&v, key);
+    sl__redis_argv_adds(&v, a1);
+    if (a2)
+        sl__redis_argv_adds(&v, a2);
+    rc = last ? sub_cmd(s, write_reply, w, &v) : sub_cmd(s, NULL, NULL, &v);
     sl__redis_argv_fini(&v);
-    if (!retried)
-        return;
-    sl__redis_argv_init(&v);
-    sl__redis_argv_adds(&v, "ZREM");
-    sl__redis_argv_adds(&v, s->rkey);
-    sl__redis_argv_adds(&v, id);
-    sub_cmd(s, NULL, NULL, &v);
-    sl__redis_argv_fini(&v);
-    sl__redis_argv_init(&v);
-    sl__redis_argv_adds(&v, "HDEL");
-    sl__redis_argv_adds(&v, s->akey);
-    sl__redis_argv_adds(&v, id);
-    sub_cmd(s, NULL, NULL, &v);
-    sl__redis_argv_fini(&v);
+    return rc;
+}
+
+/* Send 'w' now. Returns 0 (w belongs to the reply) or SL_EAGAIN. */
+static int write_send(struct sl__redis_sub *s, struct sub_write *w)
+{
+    char num[32];
+    int rc;
+
+    if (w->retry) {
+        snprintf(num, sizeof(num), "%lld", (long long)w->not_before);
+        rc = write_cmd(s, w, false, "ZADD", s->rkey, num, w->id);
+        if (rc == 0) {
+            snprintf(num, sizeof(num), "%u", (unsigned)w->attempts);
+            rc = write_cmd(s, w, true, "HSET", s->akey, w->id, num);
+        }
+        return rc;
+    }
+    if (!w->retried)
+        return write_cmd(s, w, true, "XACK", s->r->key, s->base.group, w->id);
+    rc = write_cmd(s, w, false, "XACK", s->r->key, s->base.group, w->id);
+    if (rc == 0)
+        rc = write_cmd(s, w, false, "ZREM", s->rkey, w->id, NULL);
+    if (rc == 0)
+        rc = write_cmd(s, w, true, "HDEL", s->akey, w->id, NULL);
+    return rc;
+}
+
+/* Send what waits, in order, while the writer takes it. */
+static void write_flush(struct sl__redis_sub *s)
+{
+    size_t before = s->nwrites;
+
+    while (s->writes && s->r->main.ready) {
+        struct sub_write *w = s->writes;
+        s->writes = w->next;
+        s->nwrites--;
+        if (write_send(s, w) < 0) {
+            w->next = s->writes;
+            s->writes = w;
+            if (!w->next)
+                s->writes_tail = &w->next;
+            s->nwrites++;
+            break;
+        }
+    }
+    if (before > 0 && s->nwrites == 0)
+        SL_LOG(SL_LOG_INFO, &s->r->log,
+               "group %s: %zu settles written after the writer came back",
+               s->base.group, before);
+}
+
+/* Send a settle's writes, or queue them behind those already waiting. */
+static void write_submit(struct sl__redis_sub *s, struct sub_write *w)
+{
+    w->s = s;
+    if (s->writes || write_send(s, w) < 0)
+        write_enqueue(s, w);
+}
+
+/* XACK, and the retry bookkeeping when 'retried'. */
+static void sub_ack(struct sl__redis_sub *s, const char *id, bool retried)
+{
+    struct sub_write *w = sl_xcalloc(1, sizeof(*w));
+
+    snprintf(w->id, sizeof(w->id), "%s", id);
+    w->retried = retried;
+    write_submit(s, w);
 }
 
 /* An entry that does not decode: logged, counted, settled DONE. */
@@ -658,6 +787,9 @@ void sl__redis_sub_claim_all(struct sl__redis *r)
 void sl__redis_sub_main_ready(struct sl__redis *r)
 {
     for (struct sl__redis_sub *s = r->subs; s; s = s->next) {
+        /* settles made while the writer was down go first: an XACK must
+         * precede the next XAUTOCLAIM, or the entry is taken again */
+        write_flush(s);
         /* re-create (a server that lost its data) and reload retries */
         sub_group_create(s);
         sub_pump(s);
@@ -696,6 +828,8 @@ static void sub_pump(struct sl__redis_sub *s)
 {
     if (s->pumping || s->torn)
         return;
+    if (s->writes)
+        write_flush(s);
     s->pumping = true;
     int64_t now = wall_ms();
     while (!s->dead &&
@@ -778,6 +912,9 @@ int sl__redis_subscribe(struct sl_backend *b, const char *group,
     s->timer = sl_timer_new(b->loop, sub_timer, s);
     sl__redis_conn_init(&s->rd, b->loop, &r->url, &r->log, "reader", rd_ready,
                         rd_down, s);
+    /* the read blocks up to SUB_BLOCK_MS on the server by design */
+    s->rd.timeout_ms = r->timeout_ms;
+    s->rd.extra_ms = SUB_BLOCK_MS;
     s->rd.reconnect = true;
     s->next = r->subs;
     r->subs = s;
@@ -794,7 +931,6 @@ int sl__redis_settle(struct sl_backend_sub *base, const struct sl_record *rec,
 {
     struct sl__redis_sub *s = sl_container_of(base, struct sl__redis_sub, base);
     struct red_rec *x = NULL;
-    struct sl__redis_argv v;
     size_t i;
 
     for (i = 0; i < s->ninflight; i++)
@@ -813,20 +949,12 @@ int sl__redis_settle(struct sl_backend_sub *base, const struct sl_record *rec,
         rt->not_before = how->not_before_ms;
         rt->attempts = how->attempts;
         rt->claiming = false;
-        sl__redis_argv_init(&v);
-        sl__redis_argv_adds(&v, "ZADD");
-        sl__redis_argv_adds(&v, s->rkey);
-        sl__redis_argv_addf(&v, "%lld", (long long)how->not_before_ms);
-        sl__redis_argv_adds(&v, x->id);
-        sub_cmd(s, NULL, NULL, &v);
-        sl__redis_argv_fini(&v);
-        sl__redis_argv_init(&v);
-        sl__redis_argv_adds(&v, "HSET");
-        sl__redis_argv_adds(&v, s->akey);
-        sl__redis_argv_adds(&v, x->id);
-        sl__redis_argv_addf(&v, "%u", (unsigned)how->attempts);
-        sub_cmd(s, NULL, NULL, &v);
-        sl__redis_argv_fini(&v);
+        struct sub_write *w = sl_xcalloc(1, sizeof(*w));
+        snprintf(w->id, sizeof(w->id), "%s", x->id);
+        w->retry = true;
+        w->not_before = how->not_before_ms;
+        w->attempts = how->attempts;
+        write_submit(s, w);
     }
     rec_free(x);
     if (!s->pumping)
@@ -849,6 +977,12 @@ static void sub_teardown(struct sl__redis_sub *s)
      * stay in our PEL and are claimed after the idle threshold */
     sl__redis_conn_stop(&s->rd);
     sl_timer_stop(s->timer);
+    if (s->nwrites > 0)
+        SL_LOG(SL_LOG_WARN, &r->log,
+               "group %s: %zu settles not written (the writer is down); "
+               "those entries come again after the claim idle time",
+               s->base.group, s->nwrites);
+    write_free_all(s);
     for (size_t i = 0; i < s->ninflight; i++)
         rec_free(s->inflight[i]);
     for (size_t i = 0; i < s->nbacklog; i++)

@@ -3,18 +3,21 @@
 crash and bad-subscriber tests (30, 32, 33) run again with
 SL_TEST_BACKEND=Redis; events are readable as stream fields with
 redis-cli; the broker's config ConfigMap may name the server
-(redis.url); and redis-server killed and restarted under load gives 503s
+(redis.url); redis-server killed and restarted under load gives 503s
 while it is down, a Broker status saying so, and no loss of any event
-that got a 202."""
+that got a 202; and redis-server frozen (SIGSTOP) gives a 503 within the
+command timeout (redis.command.timeout.ms), a Broker status saying the
+server does not answer, and a sluice that still stops on SIGTERM."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 
-from sluicetest import (RedisServer, Sink, Sluice, main, ready, send_event,
-                        wait_for)
+from sluicetest import (MULT, RedisServer, Sink, Sluice, main, ready,
+                        send_event, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -70,7 +73,7 @@ spec:
                       data='{"a": 1}').status == 202
     sink.wait(1)
     out = subprocess.run(["redis-cli", "-p", str(redis.port), "XRANGE",
-                          "knative-broker-default-rb", "-", "+"],
+                          "knative-broker:default:rb", "-", "+"],
                          capture_output=True, text=True).stdout.split("\n")
     assert "id" in out and "first" in out and "type" in out, out
 
@@ -117,11 +120,65 @@ spec:
     s.stop()
 
 
+def frozen_server():
+    redis = RedisServer().start()
+    sink = Sink()
+    s = Sluice().start()
+    r = s.cli("apply", "-f", "-", input="""
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: redis-frozen}
+data: {redis.url: "%s", redis.command.timeout.ms: "1000"}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: fb
+  annotations: {eventing.knative.dev/broker.class: Redis}
+spec:
+  config: {apiVersion: v1, kind: ConfigMap, name: redis-frozen}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: ft}
+spec:
+  broker: fb
+  subscriber: {uri: "%s"}
+""" % (redis.url, sink.url))
+    assert r.returncode == 0, r.stderr
+    ready(s, "trigger", "ft")
+    assert send_event(s.ingress, "/default/fb", "before").status == 202
+    sink.wait(1)
+    os.kill(redis.proc.pid, signal.SIGSTOP)
+    try:
+        # The append waits for the timeout, then fails: 503, not a hang.
+        t0 = time.time()
+        r = send_event(s.ingress, "/default/fb", "frozen", timeout=10 * MULT)
+        assert r.status == 503, r.status
+        assert time.time() - t0 < 5 * MULT, time.time() - t0
+
+        def down():
+            o = json.loads(s.cli("get", "broker", "fb", "-o", "json").stdout)
+            c = cond(o, "Ready")
+            return c.get("status") == "False" and c
+        c = wait_for(down, 20, "broker not Ready while Redis is frozen")
+        assert "does not answer" in c.get("message", ""), c
+        # SIGTERM with the server still frozen: closing the log gives up
+        # on the pending replies after the timeout.
+        t0 = time.time()
+        s.stop(timeout=15)
+        assert time.time() - t0 < 10 * MULT, time.time() - t0
+    finally:
+        os.kill(redis.proc.pid, signal.SIGCONT)
+        redis.stop()
+
+
 def test():
     redis = RedisServer().start()
     rerun(redis)
     restart_under_load(redis)
     redis.stop()
+    frozen_server()
 
 
 main(test)

@@ -7,7 +7,10 @@
  * outstanding, acks, retries (due, persisted across a resubscribe and a
  * new backend instance), entries of a dropped consumer claimed by the next
  * one, the server killed and restarted, entries as plain fields,
- * retention, drop, bad URLs and an unreachable server.
+ * retention, drop, bad URLs and an unreachable server; a server frozen
+ * with SIGSTOP (command timeout: appends fail, health, close), settles
+ * made while the server is down, and stream keys of brokers whose names
+ * differ only in where the '-' is.
  */
 #include "test/unit/check.h"
 
@@ -71,6 +74,7 @@ static void srv_kill(int sig)
     if (srv_pid <= 0)
         return;
     kill(srv_pid, sig);
+    kill(srv_pid, SIGCONT); /* a frozen server must see it */
     while (waitpid(srv_pid, NULL, 0) < 0 && errno == EINTR)
         ;
     srv_pid = -1;
@@ -170,7 +174,9 @@ struct fx {
     struct sl_backend *b;
     int port;
     char url[64];
-    const char *name;
+    const char *ns;      /* "default" */
+    const char *name;    /* "b1" */
+    const char *timeout; /* redis.command.timeout.ms, NULL: default */
 };
 
 typedef bool pred_fn(void *arg);
@@ -245,18 +251,28 @@ static struct json_object *mk_config(const char *url)
     return o;
 }
 
-static int fx_try_open(struct fx *f)
+/* A backend for f's broker, not opened. */
+static void fx_new(struct fx *f)
 {
     struct json_object *config = mk_config(f->url);
+    if (f->timeout)
+        json_object_object_add(config, "redis.command.timeout.ms",
+                               json_object_new_string(f->timeout));
     struct sl_backend_cfg cfg = { .loop = f->loop,
-                                  .ns = "default",
+                                  .ns = f->ns ? f->ns : "default",
                                   .name = f->name,
                                   .data_dir = "/nonexistent",
                                   .config = config };
-    struct rc_box x = { 0 };
 
     ASSERT_OK(sl_backend_new(&sl_backend_redis, &cfg, &f->b, NULL));
     json_object_put(config);
+}
+
+static int fx_try_open(struct fx *f)
+{
+    struct rc_box x = { 0 };
+
+    fx_new(f);
     sl_backend_open(f->b, box_done, &x);
     wait_for(f, box_ready, &x, 10000);
     return x.rc;
@@ -278,10 +294,12 @@ static void fx_close(struct fx *f)
     f->b = NULL;
 }
 
-static void fx_init(struct fx *f)
+/* Start a server and open a backend; 'timeout' may be NULL. */
+static void fx_init_with(struct fx *f, const char *timeout)
 {
     memset(f, 0, sizeof(*f));
     f->name = "b1";
+    f->timeout = timeout;
     snprintf(srv_dir, sizeof(srv_dir), "/tmp/sl-redis-XXXXXX");
     ASSERT(mkdtemp(srv_dir) != NULL);
     f->port = free_port();
@@ -289,6 +307,11 @@ static void fx_init(struct fx *f)
     srv_start(f->port);
     ASSERT_OK(sl_loop_new(&f->loop));
     fx_open(f);
+}
+
+static void fx_init(struct fx *f)
+{
+    fx_init_with(f, NULL);
 }
 
 static void fx_fini(struct fx *f)
@@ -334,7 +357,7 @@ static long long raw_pending(struct fx *f, const char *group)
 
     ASSERT(c != NULL);
     redisReply *r =
-        redisCommand(c, "XPENDING knative-broker-default-b1 %s", group);
+        redisCommand(c, "XPENDING knative-broker:default:b1 %s", group);
     ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1);
     long long v = r->element[0]->integer;
     freeReplyObject(r);
@@ -571,7 +594,7 @@ TEST(append_subscribe_order_and_fields)
     /* the entries are plain fields */
     redisContext *c = raw_connect(f.port);
     ASSERT(c != NULL);
-    redisReply *rp = redisCommand(c, "XRANGE knative-broker-default-b1 - +");
+    redisReply *rp = redisCommand(c, "XRANGE knative-broker:default:b1 - +");
     ASSERT(rp && rp->type == REDIS_REPLY_ARRAY);
     ASSERT_EQ(rp->elements, 7);
     redisReply *e6 = rp->element[5]->element[1];
@@ -596,13 +619,13 @@ TEST(append_subscribe_order_and_fields)
     /* an entry written by hand is read as an event; one that is not an
      * event is acknowledged and skipped */
     rp =
-        redisCommand(c, "XADD knative-broker-default-b1 * specversion 1.0 id e8"
+        redisCommand(c, "XADD knative-broker:default:b1 * specversion 1.0 id e8"
                         " source /hand type t.hand");
     freeReplyObject(rp);
-    rp = redisCommand(c, "XADD knative-broker-default-b1 * junk 1");
+    rp = redisCommand(c, "XADD knative-broker:default:b1 * junk 1");
     freeReplyObject(rp);
     rp =
-        redisCommand(c, "XADD knative-broker-default-b1 * specversion 1.0 id e9"
+        redisCommand(c, "XADD knative-broker:default:b1 * specversion 1.0 id e9"
                         " source /hand type t.hand time 2026-01-02T03:04:05Z");
     freeReplyObject(rp);
     redisFree(c);
@@ -694,18 +717,18 @@ TEST(batches_all_or_nothing_and_limits)
     ASSERT_EQ(sl_backend_append(f.b, mixed, 2, box_done, NULL), SL_ETOOBIG);
     struct sl_event *four[4] = { evs[0], evs[1], evs[2], evs[0] };
     ASSERT_EQ(sl_backend_append(f.b, four, 4, box_done, NULL), SL_EINVAL);
-    ASSERT_EQ(raw_int(&f, "EXISTS knative-broker-default-b1"), 0);
+    ASSERT_EQ(raw_int(&f, "EXISTS knative-broker:default:b1"), 0);
 
     /* a batch is one transaction */
     memset(&x, 0, sizeof(x));
     ASSERT_OK(sl_backend_append(f.b, evs, 3, box_done, &x));
     wait_for(&f, box_ready, &x, 5000);
     ASSERT_OK(x.rc);
-    ASSERT_EQ(raw_int(&f, "XLEN knative-broker-default-b1"), 3);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:default:b1"), 3);
 
     /* a server-side failure fails the whole append: the key of another
      * broker holds a string, so its XADDs fail inside EXEC */
-    ASSERT_EQ(raw_int(&f, "APPEND knative-broker-default-b2 x"), 1);
+    ASSERT_EQ(raw_int(&f, "APPEND knative-broker:default:b2 x"), 1);
     fx_close(&f);
     f.name = "b2";
     fx_open(&f);
@@ -761,7 +784,7 @@ TEST(done_is_final_across_resubscribe_and_restart)
     wait_seen(&f, &r, 5);
     run_for(&f, 50);
     unsubscribe(&r);
-    ASSERT_EQ(raw_int(&f, "XLEN knative-broker-default-b1"), 5);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:default:b1"), 5);
 
     /* a new consumer of the group: nothing comes back, even after the
      * claim threshold */
@@ -803,8 +826,8 @@ TEST(retry_when_due_and_after_resubscribe)
     run_for(&f, 50);
     ASSERT_EQ(r.nseen, 4);
     unsubscribe(&r);
-    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker-default-b1:retries:g"), 0);
-    ASSERT_EQ(raw_int(&f, "HLEN knative-broker-default-b1:attempts:g"), 0);
+    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker:default:b1:retries:g"), 0);
+    ASSERT_EQ(raw_int(&f, "HLEN knative-broker:default:b1:attempts:g"), 0);
 
     /* a retry persisted, then a new backend instance and subscription */
     memset(&r, 0, sizeof(r));
@@ -817,7 +840,7 @@ TEST(retry_when_due_and_after_resubscribe)
     wait_seen(&f, &r, 3);
     int64_t nb = r.when[1] + 400;
     run_for(&f, 30);
-    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker-default-b1:retries:g"), 1);
+    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker:default:b1:retries:g"), 1);
     unsubscribe(&r);
     fx_restart(&f);
     memset(&r, 0, sizeof(r));
@@ -829,8 +852,8 @@ TEST(retry_when_due_and_after_resubscribe)
     ASSERT(r.when[0] >= nb - 5);
     run_for(&f, 2 * CLAIM_IDLE_MS);
     ASSERT_EQ(r.nseen, 1);
-    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker-default-b1:retries:g"), 0);
-    ASSERT_EQ(raw_int(&f, "HLEN knative-broker-default-b1:attempts:g"), 0);
+    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker:default:b1:retries:g"), 0);
+    ASSERT_EQ(raw_int(&f, "HLEN knative-broker:default:b1:attempts:g"), 0);
     ASSERT_EQ(raw_pending(&f, "g"), 0);
     unsubscribe(&r);
     fx_fini(&f);
@@ -950,7 +973,7 @@ TEST(server_killed_then_restarted)
      * before the crash and do not come again */
     redisContext *rc = raw_connect(f.port);
     ASSERT(rc != NULL);
-    redisReply *rp = redisCommand(rc, "XRANGE knative-broker-default-b1 - +");
+    redisReply *rp = redisCommand(rc, "XRANGE knative-broker:default:b1 - +");
     ASSERT(rp && rp->type == REDIS_REPLY_ARRAY);
     for (int want = 1; want <= 5; want++) {
         bool found = false;
@@ -1013,14 +1036,14 @@ TEST(retention_groups_age_and_size)
     run_for(&f, 30);
     /* b holds everything: nothing passed by every group */
     retention(&f, 0, 0);
-    ASSERT_EQ(raw_int(&f, "XLEN knative-broker-default-b1"), 4);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:default:b1"), 4);
     /* b settles e1, e2: those go */
     struct sl_settle done = { SL_SETTLE_DONE, 0, 0 };
     ASSERT_OK(sl_backend_settle(b.sub, b.held[0], &done));
     ASSERT_OK(sl_backend_settle(b.sub, b.held[1], &done));
     run_for(&f, 30);
     retention(&f, 0, 0);
-    ASSERT_EQ(raw_int(&f, "XLEN knative-broker-default-b1"), 2);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:default:b1"), 2);
     sl_backend_stats(f.b, &st);
     ASSERT_EQ(st.removed, 2);
     unsubscribe(&a);
@@ -1031,15 +1054,15 @@ TEST(retention_groups_age_and_size)
     run_for(&f, 60);
     append_range(&f, 7, 8);
     retention(&f, 40, 0);
-    ASSERT_EQ(raw_int(&f, "XLEN knative-broker-default-b1"), 2);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:default:b1"), 2);
     /* the newest entry's fields fit; two do not */
     struct sl_event *ev = mk_event(8);
     uint64_t one = sl_event_size(ev);
     sl_event_unref(ev);
     retention(&f, 0, one + 1);
-    ASSERT_EQ(raw_int(&f, "XLEN knative-broker-default-b1"), 1);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:default:b1"), 1);
     retention(&f, 0, 1);
-    ASSERT_EQ(raw_int(&f, "XLEN knative-broker-default-b1"), 0);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:default:b1"), 0);
     sl_backend_stats(f.b, &st);
     ASSERT_EQ(st.removed, 8);
     fx_fini(&f);
@@ -1058,7 +1081,7 @@ TEST(drop_removes_stream_and_retry_keys)
     append_range(&f, 1, 2);
     wait_seen(&f, &r, 2);
     run_for(&f, 30);
-    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker-default-b1:retries:g"), 1);
+    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker:default:b1:retries:g"), 1);
     ASSERT_EQ(sl_backend_drop(f.b, NULL), SL_EBUSY);
     unsubscribe(&r);
     fx_close(&f);
@@ -1073,9 +1096,185 @@ TEST(drop_removes_stream_and_retry_keys)
     ASSERT_OK(sl_backend_drop(f.b, NULL));
     sl_backend_free(f.b);
     f.b = NULL;
-    ASSERT_EQ(raw_int(&f, "EXISTS knative-broker-default-b1"), 0);
-    ASSERT_EQ(raw_int(&f, "EXISTS knative-broker-default-b1:retries:g"), 0);
-    ASSERT_EQ(raw_int(&f, "EXISTS knative-broker-default-b1:attempts:g"), 0);
+    ASSERT_EQ(raw_int(&f, "EXISTS knative-broker:default:b1"), 0);
+    ASSERT_EQ(raw_int(&f, "EXISTS knative-broker:default:b1:retries:g"), 0);
+    ASSERT_EQ(raw_int(&f, "EXISTS knative-broker:default:b1:attempts:g"), 0);
+    fx_fini(&f);
+}
+
+struct health_pred {
+    struct fx *f;
+    bool want_ok;
+    struct sl_diag why;
+};
+
+static bool health_is(void *arg)
+{
+    struct health_pred *h = arg;
+
+    memset(&h->why, 0, sizeof(h->why));
+    int rc = sl_backend_health(h->f->b, &h->why);
+    return h->want_ok ? rc == 0 : rc != 0;
+}
+
+struct seen_pred {
+    struct rec_sub *r;
+    int n;
+};
+
+static bool has_seen(void *arg)
+{
+    struct seen_pred *p = arg;
+
+    for (int i = 0; i < p->r->nseen; i++)
+        if (p->r->seen[i] == p->n)
+            return true;
+    return false;
+}
+
+TEST(frozen_server_times_out_appends_health_and_close)
+{
+    struct fx f;
+    struct rec_sub r = { .auto_done = true };
+    struct health_pred h = { 0 };
+    struct rc_box x = { 0 }, closed = { 0 };
+
+    fx_init_with(&f, "500");
+    h.f = &f;
+    subscribe(&f, &r, "g", 8);
+    append_range(&f, 1, 2);
+    wait_seen(&f, &r, 2);
+    ASSERT_OK(sl_backend_health(f.b, NULL));
+
+    /* frozen: the append is taken (the writer looks fine), then fails
+     * once the command timeout passes, and the health says why */
+    ASSERT_OK(kill(srv_pid, SIGSTOP));
+    struct sl_event *ev = mk_event(3);
+    int64_t t0 = now_wall();
+    ASSERT_OK(sl_backend_append(f.b, &ev, 1, box_done, &x));
+    sl_event_unref(ev);
+    wait_for(&f, box_ready, &x, 3000);
+    ASSERT_EQ(x.rc, SL_EIO);
+    ASSERT(now_wall() - t0 >= 450);
+    wait_for(&f, health_is, &h, 3000);
+    ASSERT(strstr(h.why.msg, "does not answer") != NULL);
+    /* reconnect attempts time out as well: still unhealthy, appends
+     * refused at once */
+    run_for(&f, 1200);
+    ASSERT_EQ(sl_backend_health(f.b, &h.why), SL_EIO);
+    ASSERT(strstr(h.why.msg, "does not answer") != NULL);
+    ev = mk_event(4);
+    ASSERT_EQ(sl_backend_append(f.b, &ev, 1, box_done, &x), SL_EAGAIN);
+    sl_event_unref(ev);
+
+    /* thawed: writer and reader come back */
+    ASSERT_OK(kill(srv_pid, SIGCONT));
+    h.want_ok = true;
+    wait_for(&f, health_is, &h, 10000);
+    append_range(&f, 5, 5);
+    struct seen_pred sp = { &r, 5 };
+    wait_for(&f, has_seen, &sp, 10000);
+    unsubscribe(&r);
+
+    /* close while a reply is pending from a frozen server: ends within
+     * the timeout, the append fails */
+    ASSERT_OK(kill(srv_pid, SIGSTOP));
+    memset(&x, 0, sizeof(x));
+    ev = mk_event(6);
+    ASSERT_OK(sl_backend_append(f.b, &ev, 1, box_done, &x));
+    sl_event_unref(ev);
+    sl_backend_close(f.b, box_done, &closed);
+    wait_for(&f, box_ready, &closed, 3000);
+    ASSERT_OK(closed.rc);
+    ASSERT(x.done);
+    ASSERT_EQ(x.rc, SL_EIO);
+    sl_backend_free(f.b);
+    f.b = NULL;
+    ASSERT_OK(kill(srv_pid, SIGCONT));
+    fx_fini(&f);
+}
+
+TEST(settles_while_the_server_is_down_are_written_later)
+{
+    struct fx f;
+    struct rec_sub r = { 0 };
+    struct health_pred h = { 0 };
+    char id2[64];
+
+    fx_init(&f);
+    h.f = &f;
+    subscribe(&f, &r, "g", 8);
+    append_range(&f, 1, 3);
+    wait_seen(&f, &r, 3);
+    run_for(&f, 30);
+    ASSERT_EQ(raw_pending(&f, "g"), 3);
+    snprintf(id2, sizeof(id2), "%llu-%llu", (unsigned long long)r.pos[1].offset,
+             (unsigned long long)r.pos[1].sub);
+
+    srv_kill(SIGKILL);
+    wait_for(&f, health_is, &h, 5000);
+    /* DONE e1, RETRY e2 while the writer is down; e3 stays held */
+    struct sl_settle done = { SL_SETTLE_DONE, 0, 0 };
+    struct sl_settle retry = { SL_SETTLE_RETRY, now_wall() + 300, 2 };
+    ASSERT_OK(sl_backend_settle(r.sub, r.held[0], &done));
+    ASSERT_OK(sl_backend_settle(r.sub, r.held[1], &retry));
+    const struct sl_record *e3 = r.held[2];
+    r.nheld = 0;
+    run_for(&f, 50);
+
+    srv_start(f.port);
+    h.want_ok = true;
+    wait_for(&f, health_is, &h, 15000);
+    /* e2 comes back when due; its bookkeeping reached Redis */
+    wait_seen(&f, &r, 4);
+    ASSERT_EQ(r.seen[3], 2);
+    ASSERT_EQ(r.attempts[3], 2);
+    run_for(&f, 50);
+    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker:default:b1:retries:g"), 1);
+    ASSERT_EQ(
+        raw_int(&f, "HEXISTS knative-broker:default:b1:attempts:g %s", id2), 1);
+    /* e1's XACK reached Redis: e1 is not pending and never comes again,
+     * even after the claim idle time */
+    ASSERT_EQ(raw_pending(&f, "g"), 2);
+    run_for(&f, 3 * CLAIM_IDLE_MS);
+    ASSERT_EQ(r.nseen, 4);
+
+    ASSERT_OK(sl_backend_settle(r.sub, e3, &done));
+    settle_held(&r);
+    run_for(&f, 50);
+    ASSERT_EQ(raw_pending(&f, "g"), 0);
+    ASSERT_EQ(raw_int(&f, "ZCARD knative-broker:default:b1:retries:g"), 0);
+    ASSERT_EQ(raw_int(&f, "HLEN knative-broker:default:b1:attempts:g"), 0);
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
+TEST(stream_keys_of_similar_names_differ)
+{
+    struct fx f;
+
+    fx_init(&f);
+    fx_close(&f);
+    /* "a-b"/"c" and "a"/"b-c" once shared knative-broker-a-b-c */
+    f.ns = "a-b";
+    f.name = "c";
+    fx_open(&f);
+    append_range(&f, 1, 2);
+    fx_close(&f);
+    f.ns = "a";
+    f.name = "b-c";
+    fx_open(&f);
+    append_range(&f, 3, 3);
+    fx_close(&f);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:a-b:c"), 2);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:a:b-c"), 1);
+    /* dropping one leaves the other alone */
+    fx_new(&f);
+    ASSERT_OK(sl_backend_drop(f.b, NULL));
+    sl_backend_free(f.b);
+    f.b = NULL;
+    ASSERT_EQ(raw_int(&f, "EXISTS knative-broker:a:b-c"), 0);
+    ASSERT_EQ(raw_int(&f, "XLEN knative-broker:a-b:c"), 2);
     fx_fini(&f);
 }
 
