@@ -539,6 +539,54 @@ static void red_retention(struct sl_backend *b, int64_t max_age_ms,
     }
 }
 
+/* ---- forget a group ---- */
+
+/* KEYS[1] stream, ARGV[1] group: destroy the group and its retry keys. */
+static const char red_forget_lua[] =
+    "redis.pcall('XGROUP', 'DESTROY', KEYS[1], ARGV[1])\n"
+    "return redis.call('DEL', KEYS[1] .. ':retries:' .. ARGV[1],\n"
+    "                  KEYS[1] .. ':attempts:' .. ARGV[1])\n";
+
+static void red_forget_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct red_ret *x = privdata;
+    redisReply *rp = reply;
+    int rc = 0;
+
+    (void)ac;
+    if (!rp || rp->type == REDIS_REPLY_ERROR) {
+        if (rp)
+            SL_LOG(SL_LOG_ERROR, &x->r->log, "forgetting a group failed: %s",
+                   rp->str);
+        rc = SL_EIO;
+    }
+    x->done(x->arg, rc);
+    sl_free(x);
+}
+
+static void red_forget(struct sl_backend *b, const char *group,
+                       sl_backend_done_fn *done, void *arg)
+{
+    struct sl__redis *r = red_of(b);
+    struct red_ret *x = sl_xmalloc(sizeof(*x));
+    struct sl__redis_argv v;
+    int rc;
+
+    *x = (struct red_ret){ r, done, arg };
+    sl__redis_argv_init(&v);
+    sl__redis_argv_adds(&v, "EVAL");
+    sl__redis_argv_adds(&v, red_forget_lua);
+    sl__redis_argv_adds(&v, "1");
+    sl__redis_argv_adds(&v, r->key);
+    sl__redis_argv_adds(&v, group);
+    rc = sl__redis_conn_cmdv(&r->main, red_forget_reply, x, &v);
+    sl__redis_argv_fini(&v);
+    if (rc < 0) {
+        sl_free(x);
+        red_post(r, done, arg, rc);
+    }
+}
+
 /* ---- drop (synchronous: a short blocking connection) ---- */
 
 /* KEYS[1] stream. Deletes the stream and every group's retry keys. */
@@ -654,6 +702,7 @@ const struct sl_backend_ops sl_backend_redis = {
     .settle = sl__redis_settle,
     .unsubscribe = sl__redis_unsubscribe,
     .retention = red_retention,
+    .forget = red_forget,
     .close = red_close,
     .drop = red_drop,
     .stats = red_stats,

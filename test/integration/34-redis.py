@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The Redis broker class against a real redis-server: the delivery,
-crash and bad-subscriber tests (30, 32, 33) run again with
+crash, bad-subscriber and life-cycle tests (30, 32, 33, 36) run again with
 SL_TEST_BACKEND=Redis; events are readable as stream fields with
 redis-cli; the broker's config ConfigMap may name the server
 (redis.url); redis-server killed and restarted under load gives 503s
@@ -33,7 +33,8 @@ def rerun(redis):
     env = dict(os.environ)
     env["SL_TEST_BACKEND"] = "Redis"
     env["SL_TEST_SLUICE_ARGS"] = "--redis-url " + redis.url
-    for t in ("30-delivery.py", "32-kill9.py", "33-bad-sinks.py"):
+    for t in ("30-delivery.py", "32-kill9.py", "33-bad-sinks.py",
+              "36-trigger-lifecycle.py"):
         r = subprocess.run([sys.executable, os.path.join(HERE, t)], env=env,
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, "%s on Redis:\n%s%s" % (t, r.stdout[-3000:],
