@@ -576,15 +576,26 @@ static void *writer_main(void *arg)
 
         struct fresh *fr = rc == 0 ? w_fresh_take(e, batch) : NULL;
         uint64_t appends = 0, events = 0, removed = 0;
-        for (struct op *op = batch, *next; op; op = next) {
-            next = op->next;
-            op->rc = rc;
+        for (struct op *op = batch; op; op = op->next) {
             if (rc == 0 && op->kind == OP_APPEND) {
                 appends++;
                 events += op->n;
             }
             if (rc == 0 && op->kind == OP_RETENTION)
                 removed += op->removed;
+        }
+        /* Counters first: a completion's callback may read them. */
+        pthread_mutex_lock(&e->mu);
+        if (rc == 0) {
+            e->stats.transactions++;
+            e->stats.appends += appends;
+            e->stats.events += events;
+            e->stats.removed += removed;
+        }
+        pthread_mutex_unlock(&e->mu);
+        for (struct op *op = batch, *next; op; op = next) {
+            next = op->next;
+            op->rc = rc;
             if (op->done)
                 sl_loop_post(e->base.loop, op_complete, op);
             else
@@ -595,12 +606,6 @@ static void *writer_main(void *arg)
             sl_loop_post(e->base.loop, fresh_ready, fr);
         }
         pthread_mutex_lock(&e->mu);
-        if (rc == 0) {
-            e->stats.transactions++;
-            e->stats.appends += appends;
-            e->stats.events += events;
-            e->stats.removed += removed;
-        }
         e->busy = false;
         pthread_cond_broadcast(&e->idle);
     }
