@@ -3,11 +3,15 @@
  * backend, with a real loop and a temporary data directory: durability
  * across reopen, group commit, order and max outstanding, retries
  * (persisted, redelivered when due, across a restart), resuming after a
- * restart, independent groups, retention, registry and state checks.
+ * restart, independent groups, retention, registry and state checks;
+ * many subscriptions sharing records, the record cache's eviction (reads
+ * from the database behind it) and progress coalesced per flush surviving
+ * a restart.
  */
 #include "test/unit/check.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -673,6 +677,257 @@ TEST(retention_by_progress_size_and_age)
     run_for(&f, 20);
     ASSERT_EQ(b.nseen, 0);
     unsubscribe(&b);
+    fx_fini(&f);
+}
+
+/* ---- many subscriptions, cache eviction, coalesced progress ---- */
+
+/* A subscriber that checks log order and settles DONE at once. */
+struct seq_sub {
+    struct sl_backend_sub *sub;
+    uint64_t next; /* offset expected next (0: any) */
+    int n;
+    bool bad;
+};
+
+static void on_seq(void *arg, struct sl_backend_sub *sub,
+                   const struct sl_record *rec)
+{
+    struct seq_sub *q = arg;
+    struct sl_settle how = { SL_SETTLE_DONE, 0, 0 };
+    char id[32];
+
+    snprintf(id, sizeof(id), "e%d", (int)rec->pos.offset);
+    if (strcmp(sl_event_id(rec->ev), id) != 0 ||
+        (q->next && rec->pos.offset != q->next))
+        q->bad = true;
+    q->next = rec->pos.offset + 1;
+    q->n++;
+    ASSERT_OK(sl_backend_settle(sub, rec, &how));
+}
+
+struct all_pred {
+    struct seq_sub *q;
+    int nq, n;
+};
+
+static bool all_seen(void *arg)
+{
+    struct all_pred *a = arg;
+
+    for (int i = 0; i < a->nq; i++)
+        if (a->q[i].n < a->n)
+            return false;
+    return true;
+}
+
+static void seq_subscribe(struct fx *f, struct seq_sub *q, const char *group,
+                          uint32_t max)
+{
+    struct sl_backend_sub_opts o = { max };
+
+    ASSERT_OK(sl_backend_subscribe(f->b, group, &o, on_seq, q, &q->sub));
+}
+
+/* Rows of 'sql' (a SELECT COUNT) in the broker's file, read directly. */
+static int64_t db_count(struct fx *f, const char *sql)
+{
+    char p[256];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+
+    snprintf(p, sizeof(p), "%s/broker_default_b1.db", f->dir);
+    ASSERT_EQ(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+#define NSUBS 100
+
+TEST(many_subscriptions_share_records)
+{
+    struct fx f;
+    struct seq_sub *q = sl_xcalloc(NSUBS, sizeof(*q));
+    char g[32];
+
+    fx_init(&f);
+    for (int i = 0; i < NSUBS; i++) {
+        snprintf(g, sizeof(g), "g%d", i);
+        seq_subscribe(&f, &q[i], g, 16);
+    }
+    run_for(&f, 5);
+    struct gc_state gc = { .f = &f, .target = 300 };
+    for (int i = 0; i < 20; i++)
+        gc_issue(&gc);
+    wait_for(&f, gc_finished, &gc, 20000);
+    ASSERT_EQ(gc.failed, 0);
+    struct all_pred a = { q, NSUBS, 300 };
+    wait_for(&f, all_seen, &a, 20000);
+    for (int i = 0; i < NSUBS; i++) {
+        ASSERT(!q[i].bad);
+        ASSERT_EQ(q[i].n, 300);
+        ASSERT_EQ(q[i].next, 301);
+    }
+    for (int i = 0; i < NSUBS; i++)
+        sl_backend_unsubscribe(q[i].sub);
+    fx_restart(&f);
+    /* every cursor is past 300 and no DONE row is left */
+    ASSERT_EQ(db_count(&f, "SELECT COUNT(*) FROM groups WHERE cursor = 301"),
+              NSUBS);
+    ASSERT_EQ(db_count(&f, "SELECT COUNT(*) FROM done"), 0);
+
+    /* after a restart nothing comes again; new records come to all */
+    memset(q, 0, NSUBS * sizeof(*q));
+    for (int i = 0; i < NSUBS; i++) {
+        snprintf(g, sizeof(g), "g%d", i);
+        seq_subscribe(&f, &q[i], g, 16);
+    }
+    run_for(&f, 30);
+    for (int i = 0; i < NSUBS; i++)
+        ASSERT_EQ(q[i].n, 0);
+    append_range(&f, 301, 310);
+    a.n = 10;
+    wait_for(&f, all_seen, &a, 20000);
+    for (int i = 0; i < NSUBS; i++) {
+        ASSERT(!q[i].bad);
+        ASSERT_EQ(q[i].n, 10);
+        sl_backend_unsubscribe(q[i].sub);
+    }
+    sl_free(q);
+    fx_fini(&f);
+}
+
+TEST(cache_eviction_reads_behind_the_window)
+{
+    struct fx f;
+    struct rec_sub slow = { 0 };
+    struct seq_sub q[2] = { { 0 } };
+
+    fx_init(&f);
+    /* 'slow' holds 50 records; q[0] and q[1] are unsubscribed, so all three
+     * fall behind while 1,500 records (more than the cache keeps) arrive */
+    subscribe(&f, &slow, "slow", 50);
+    seq_subscribe(&f, &q[0], "q0", 64);
+    seq_subscribe(&f, &q[1], "q1", 7);
+    run_for(&f, 5);
+    sl_backend_unsubscribe(q[0].sub);
+    sl_backend_unsubscribe(q[1].sub);
+    struct gc_state gc = { .f = &f, .target = 1500 };
+    for (int i = 0; i < 20; i++)
+        gc_issue(&gc);
+    wait_for(&f, gc_finished, &gc, 30000);
+    ASSERT_EQ(gc.failed, 0);
+    wait_seen(&f, &slow, 50);
+    for (int i = 0; i < 50; i++)
+        ASSERT_EQ(slow.seen[i], (uint64_t)i + 1);
+
+    /* the two groups resume from the database, in order, sharing reads */
+    memset(q, 0, sizeof(q));
+    seq_subscribe(&f, &q[0], "q0", 64);
+    seq_subscribe(&f, &q[1], "q1", 7);
+    struct all_pred a = { q, 2, 1500 };
+    wait_for(&f, all_seen, &a, 30000);
+    for (int i = 0; i < 2; i++) {
+        ASSERT(!q[i].bad);
+        ASSERT_EQ(q[i].n, 1500);
+        ASSERT_EQ(q[i].next, 1501);
+    }
+    /* the held group, 50 at a time, still sees all in order */
+    for (int next = 51; next <= 1500; next += 50) {
+        slow.nseen = 0;
+        settle_held(&slow);
+        wait_seen(&f, &slow, 50);
+        for (int i = 0; i < 50; i++)
+            ASSERT_EQ(slow.seen[i], (uint64_t)(next + i));
+    }
+    settle_held(&slow);
+    unsubscribe(&slow);
+    sl_backend_unsubscribe(q[0].sub);
+    sl_backend_unsubscribe(q[1].sub);
+    fx_fini(&f);
+}
+
+TEST(retry_then_done_in_one_flush_survives_restart)
+{
+    struct fx f;
+    /* seq 2 is retried due at once: pushed again inside the same settle,
+     * and settled DONE in the same loop iteration, so its retry row and
+     * the DELETE of it go to the writer in one flush */
+    struct rec_sub r = { .auto_done = true, .retry_off = 2, .retry_delay = 0 };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 8);
+    run_for(&f, 5);
+    append_range(&f, 1, 3);
+    wait_seen(&f, &r, 4);
+    ASSERT_EQ(r.seen[2], 2);
+    ASSERT_EQ(r.attempts[2], 1);
+    unsubscribe(&r);
+    fx_restart(&f); /* close commits what was settled */
+    ASSERT_EQ(db_count(&f, "SELECT COUNT(*) FROM retries"), 0);
+    ASSERT_EQ(db_count(&f, "SELECT cursor FROM groups WHERE name = 'g'"), 4);
+
+    memset(&r, 0, sizeof(r));
+    r.auto_done = true;
+    subscribe(&f, &r, "g", 8);
+    run_for(&f, 40);
+    ASSERT_EQ(r.nseen, 0);
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
+TEST(out_of_order_done_far_ahead_of_a_retry)
+{
+    struct fx f;
+    /* seq 1 waits for a retry 2 s away while 2..600 are DONE: the
+     * cursor stays at 1, DONE seqs above it are kept (and persisted) */
+    struct rec_sub r = { .auto_done = true,
+                         .retry_off = 1,
+                         .retry_delay = 2000 };
+    struct sl_event *evs[100];
+    struct rc_box x[6] = { { 0 } };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 64);
+    run_for(&f, 5);
+    for (int k = 0; k < 6; k++) {
+        for (int i = 0; i < 100; i++)
+            evs[i] = mk_event(100 * k + i + 1);
+        ASSERT_OK(sl_backend_append(f.b, evs, 100, box_done, &x[k]));
+        for (int i = 0; i < 100; i++)
+            sl_event_unref(evs[i]);
+    }
+    for (int k = 0; k < 6; k++) {
+        wait_for(&f, box_ready, &x[k], 5000);
+        ASSERT_OK(x[k].rc);
+    }
+    wait_seen(&f, &r, 600);
+    run_for(&f, 20);
+    ASSERT_EQ(r.nseen, 600); /* the retry is not due yet */
+    unsubscribe(&r);
+    fx_restart(&f);
+    ASSERT_EQ(db_count(&f, "SELECT cursor FROM groups WHERE name = 'g'"), 1);
+    ASSERT_EQ(db_count(&f, "SELECT COUNT(*) FROM done"), 599);
+
+    /* only the retry comes again, when due */
+    memset(&r, 0, sizeof(r));
+    r.auto_done = true;
+    subscribe(&f, &r, "g", 64);
+    wait_seen(&f, &r, 1);
+    ASSERT_EQ(r.seen[0], 1);
+    ASSERT_EQ(r.attempts[0], 1);
+    run_for(&f, 30);
+    ASSERT_EQ(r.nseen, 1);
+    unsubscribe(&r);
+    fx_restart(&f);
+    ASSERT_EQ(db_count(&f, "SELECT cursor FROM groups WHERE name = 'g'"), 601);
+    ASSERT_EQ(db_count(&f, "SELECT COUNT(*) FROM done"), 0);
     fx_fini(&f);
 }
 
