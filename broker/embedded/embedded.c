@@ -12,8 +12,11 @@
  * (ops, stop, busy) and the counters are guarded by 'mu'.
  *
  * Schema (docs/broker.md explains the invariants):
- *   events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts, size, body)
+ *   events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts, size, body, headers)
  *       body = the event in the CloudEvents JSON format; seq never reused
+ *       headers = its transport headers (sl_event_headers_encode), NULL
+ *       when it has none; added by ALTER TABLE to databases made before
+ *       the column existed (emb_migrate)
  *   groups(name PRIMARY KEY, cursor)   lowest seq not DONE for the group
  *   done(grp, seq)                     DONE seqs at or above the cursor
  *   retries(grp, seq, not_before, attempts)
@@ -53,6 +56,8 @@ struct op {
     /* APPEND */
     char **bodies;
     size_t *sizes;
+    char **hdrs; /* stored transport headers; NULL: none */
+    size_t *hdr_sizes;
     size_t n;
     int64_t ts;
     /* GROUP, PROGRESS, RETRY */
@@ -121,7 +126,8 @@ static const char emb_schema[] =
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  ts INTEGER NOT NULL,"
     "  size INTEGER NOT NULL,"
-    "  body BLOB NOT NULL);"
+    "  body BLOB NOT NULL,"
+    "  headers BLOB);"
     "CREATE INDEX IF NOT EXISTS events_ts ON events(ts);"
     "CREATE TABLE IF NOT EXISTS groups ("
     "  name TEXT PRIMARY KEY,"
@@ -174,7 +180,9 @@ static int w_append(struct emb *e, struct op *op)
 {
     sqlite3_stmt *st;
 
-    if (w_prep(e->wdb, "INSERT INTO events(ts, size, body) VALUES (?1,?2,?3)",
+    if (w_prep(e->wdb,
+               "INSERT INTO events(ts, size, body, headers)"
+               " VALUES (?1,?2,?3,?4)",
                &st) < 0)
         return SL_EIO;
     for (size_t i = 0; i < op->n; i++) {
@@ -182,6 +190,11 @@ static int w_append(struct emb *e, struct op *op)
         sqlite3_bind_int64(st, 2, (sqlite3_int64)op->sizes[i]);
         sqlite3_bind_blob(st, 3, op->bodies[i], (int)op->sizes[i],
                           SQLITE_STATIC);
+        if (op->hdrs[i] != NULL)
+            sqlite3_bind_blob(st, 4, op->hdrs[i], (int)op->hdr_sizes[i],
+                              SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 4);
         if (sqlite3_step(st) != SQLITE_DONE) {
             sqlite3_finalize(st);
             return SL_EIO;
@@ -341,10 +354,14 @@ static int w_op(struct emb *e, struct op *op)
 
 static void op_free(struct op *op)
 {
-    for (size_t i = 0; i < op->n; i++)
+    for (size_t i = 0; i < op->n; i++) {
         sl_free(op->bodies[i]);
+        sl_free(op->hdrs[i]);
+    }
     sl_free(op->bodies);
     sl_free(op->sizes);
+    sl_free(op->hdrs);
+    sl_free(op->hdr_sizes);
     sl_free(op->group);
     sl_free(op);
 }
@@ -490,6 +507,31 @@ static int open_db(struct emb *e, sqlite3 **db)
     return 0;
 }
 
+/*
+ * Bring a database made by an older sluice up to the current schema:
+ * events.headers (transport headers) came later. ALTER TABLE ... ADD
+ * COLUMN of a nullable column only rewrites the schema, not the rows;
+ * old rows read as NULL, that is no headers. Writer connection, at open.
+ */
+static int emb_migrate(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    bool has = false;
+    int rc;
+
+    if (w_prep(db, "PRAGMA table_info(events)", &st) < 0)
+        return SL_EIO;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *col = sqlite3_column_text(st, 1);
+        if (col != NULL && strcmp((const char *)col, "headers") == 0)
+            has = true;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return SL_EIO;
+    return has ? 0 : w_exec(db, "ALTER TABLE events ADD COLUMN headers BLOB");
+}
+
 struct open_req {
     sl_backend_done_fn *done;
     void *arg;
@@ -518,15 +560,18 @@ static void emb_open(struct sl_backend *b, sl_backend_done_fn *done, void *arg)
     if (rc == 0)
         rc = w_exec(e->wdb, emb_schema);
     if (rc == 0)
+        rc = emb_migrate(e->wdb);
+    if (rc == 0)
         rc = open_db(e, &e->rdb);
     if (rc == 0)
         rc = w_exec(e->rdb, "PRAGMA query_only=1");
     if (rc == 0 &&
         (w_prep(e->rdb,
-                "SELECT seq, ts, body FROM events WHERE seq >= ?1"
+                "SELECT seq, ts, body, headers FROM events WHERE seq >= ?1"
                 " ORDER BY seq LIMIT 1",
                 &e->st_next) < 0 ||
-         w_prep(e->rdb, "SELECT seq, ts, body FROM events WHERE seq = ?1",
+         w_prep(e->rdb,
+                "SELECT seq, ts, body, headers FROM events WHERE seq = ?1",
                 &e->st_get) < 0))
         rc = SL_EIO;
     if (rc == 0) {
@@ -644,6 +689,8 @@ static int emb_append(struct sl_backend *b, struct sl_event *const *events,
     op->kind = OP_APPEND;
     op->bodies = sl_xcalloc(n, sizeof(*op->bodies));
     op->sizes = sl_xcalloc(n, sizeof(*op->sizes));
+    op->hdrs = sl_xcalloc(n, sizeof(*op->hdrs));
+    op->hdr_sizes = sl_xcalloc(n, sizeof(*op->hdr_sizes));
     for (size_t i = 0; i < n; i++) {
         struct sl_buf buf;
         /* the JSON text of an event is at most ~4/3 of its size plus names */
@@ -656,6 +703,12 @@ static int emb_append(struct sl_backend *b, struct sl_event *const *events,
         }
         op->bodies[i] = sl_buf_steal(&buf, &op->sizes[i]);
         op->n = i + 1;
+        if (events[i]->nhdrs > 0) {
+            /* bounded by the event's own limits, so this always fits */
+            sl_buf_init(&buf, 2 * SL_EVENT_MAX_HEADER_BYTES);
+            (void)sl_event_headers_encode(events[i], &buf);
+            op->hdrs[i] = sl_buf_steal(&buf, &op->hdr_sizes[i]);
+        }
     }
     op->ts = wall_ms();
     op->done = done;
@@ -795,6 +848,25 @@ static void mark_done(struct emb_sub *s, uint64_t seq)
 }
 
 /*
+ * Restore the transport headers of record 'seq' from column 'col' of the
+ * current row onto 'ev' (NULL: none). Damaged headers cost the headers,
+ * not the event: logged, and the event goes on without them.
+ */
+static void read_headers(struct emb *e, sqlite3_stmt *st, int col, uint64_t seq,
+                         struct sl_event *ev)
+{
+    const char *p = sqlite3_column_blob(st, col);
+    int n = sqlite3_column_bytes(st, col);
+
+    if (p == NULL || n <= 0)
+        return;
+    if (sl_event_headers_decode(ev, p, (size_t)n) < 0)
+        sl_log_write(SL_LOG_WARN, &e->log, NULL,
+                     "record %llu: stored headers do not decode; dropped",
+                     (unsigned long long)seq);
+}
+
+/*
  * Read 'seq' (exact) or the first seq >= 'seq' (next) on the reader
  * connection. Returns 1 with the row decoded, 0 when none, <0 on error.
  * A row that fails to decode gives *ev NULL.
@@ -821,6 +893,8 @@ static int read_row(struct emb *e, bool exact, uint64_t seq, uint64_t *out_seq,
                          "record %llu does not decode; skipped",
                          (unsigned long long)*out_seq);
             *ev = NULL;
+        } else {
+            read_headers(e, st, 3, *out_seq, *ev);
         }
     }
     sqlite3_reset(st);
