@@ -250,6 +250,7 @@ static void ing_post(struct sl_ingress *ing, struct sl_http_req *req,
     struct sl_diag d;
     char where[SL_DIAG_MSG_MAX + SL_DIAG_FIELD_MAX + 32];
     int why = SL_ENOENT;
+    size_t left_out;
     int rc;
 
     b = ing->lookup(ing->lookup_arg, ns, name, &why);
@@ -293,6 +294,17 @@ static void ing_post(struct sl_ingress *ing, struct sl_http_req *req,
     now = sl_time_now();
     sl_time_format_rfc3339(&now, arrival, sizeof(arrival));
     for (size_t i = 0; i < evs.n; i++) {
+        /* Every event of the request carries its pass-through headers. */
+        left_out =
+            sl_ce_http_keep_headers(evs.v[i], msg.headers, msg.nheaders, true);
+        if (left_out > 0 && i == 0) {
+            ing->stats.headers_dropped += left_out;
+            SL_LOG(SL_LOG_DEBUG, &ing->log,
+                   "%s/%s: %zu pass-through header(s) left out (over %d "
+                   "headers or %d bytes, or malformed)",
+                   ns, name, left_out, SL_EVENT_MAX_HEADERS,
+                   SL_EVENT_MAX_HEADER_BYTES);
+        }
         sl_diag_clear(&d);
         if (ing_stamp(ing, evs.v[i], arrival, &d) < 0) {
             if (mode == SL_CE_BATCH_MODE) {

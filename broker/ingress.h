@@ -24,8 +24,12 @@
  * was handled) on every event and applies the TTL rule to
  * "knativebrokerttl": absent or not an integer -> opts->max_ttl; present
  * -> decremented by one, and the request is refused when that leaves it
- * at 0 or below. A batch (batched mode) is appended all-or-nothing: one
- * bad event refuses the whole request.
+ * at 0 or below. The request's headers on Knative's pass-through
+ * allow-list, and the W3C trace-context headers (proto/http.h), become
+ * the transport headers of every event it carries (proto/event.h); past
+ * SL_EVENT_MAX_HEADERS headers or SL_EVENT_MAX_HEADER_BYTES bytes the
+ * rest are left out, not refused (counted in headers_dropped). A batch (batched
+ * mode) is appended all-or-nothing: one bad event refuses the whole request.
  *
  * Threads: everything, the lookup callback included, runs on the loop
  * thread.
@@ -77,6 +81,7 @@ struct sl_ingress_stats {
     uint64_t failed;    /* requests answered 5xx */
     uint64_t abandoned; /* appends that completed after the client left */
     uint64_t waiting;   /* now: clients waiting for an append (a gauge) */
+    uint64_t headers_dropped; /* pass-through headers left out (limits) */
 };
 
 /*

@@ -396,6 +396,7 @@ void sl_event_unref(struct sl_event *ev)
     }
     sl_free(ev->attrs);
     sl_free(ev->data);
+    sl_event_headers_clear(ev);
     sl_free(ev);
 }
 
@@ -416,6 +417,9 @@ struct sl_event *sl_event_clone(const struct sl_event *ev)
     }
     if (ev->has_data)
         sl_event_set_data(c, ev->data, ev->data_len);
+    /* Already within the rules and limits: every copy is taken. */
+    for (i = 0; i < ev->nhdrs; i++)
+        (void)sl_event_header_add(c, ev->hdrs[i].name, ev->hdrs[i].value);
     return c;
 }
 

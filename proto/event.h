@@ -14,6 +14,16 @@
  * Spec versions 1.0 and 0.3 are both modelled; a 0.3 event keeps its 0.3
  * attribute names (schemaurl). data is opaque bytes typed by
  * datacontenttype; "has data" is distinct from "zero-length data".
+ *
+ * Besides the CloudEvent itself an event may carry "transport headers":
+ * HTTP headers of the request that brought it in which Knative passes on
+ * to the next hop (its pass-through allow-list, proto/http.h). They are
+ * not attributes: no binding writes them as ce- headers or JSON members
+ * and sl_event_size() does not count them; the broker log stores them
+ * beside the event (docs/broker.md) and the delivery sends them to the
+ * subscriber as plain headers (docs/delivery.md). They are bounded
+ * (SL_EVENT_MAX_HEADERS, SL_EVENT_MAX_HEADER_BYTES) and, like the
+ * attributes, immutable once the event is published.
  */
 #ifndef SL_PROTO_EVENT_H
 #define SL_PROTO_EVENT_H
@@ -22,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sl_buf;
 struct sl_diag;
 
 /* The CloudEvents type system (spec "Type System"). */
@@ -47,6 +58,12 @@ struct sl_ce_attr {
     enum sl_ce_type type; /* SL_CE_STRING for untyped (binary-mode) values */
 };
 
+/* One transport header: owned strings, name as received (any case). */
+struct sl_event_header {
+    char *name;  /* an HTTP token */
+    char *value; /* no control characters but HTAB */
+};
+
 struct sl_event {
     int refs;
     enum sl_ce_version version;
@@ -56,6 +73,8 @@ struct sl_event {
     unsigned char *data; /* NULL when has_data is false */
     size_t data_len;
     bool has_data;
+    struct sl_event_header *hdrs; /* transport headers, in arrival order */
+    size_t nhdrs;
 };
 
 /* Limits and switches shared by every binding's decoder. */
@@ -130,6 +149,47 @@ int sl_event_validate(const struct sl_event *ev, struct sl_diag *diag);
 
 /* Approximate wire size: attribute names + values + data bytes. */
 size_t sl_event_size(const struct sl_event *ev);
+
+/* ---- transport headers (proto/event_headers.c) ---- */
+
+/* At most this many transport headers per event ... */
+#define SL_EVENT_MAX_HEADERS      16
+/* ... whose names and values together take at most this many bytes. */
+#define SL_EVENT_MAX_HEADER_BYTES 8192
+
+/*
+ * Append a copy of header name: value to 'ev' (a header may repeat, as in
+ * HTTP; order is kept). 'name' must be an HTTP token (RFC 9110 tchar), and
+ * 'value' free of control characters other than HTAB (bytes 0x80-0xff are
+ * taken, as HTTP's obs-text). Returns 0, SL_EINVAL for a bad name or value,
+ * or SL_ETOOBIG when the header would pass SL_EVENT_MAX_HEADERS or
+ * SL_EVENT_MAX_HEADER_BYTES; then 'ev' is unchanged.
+ */
+int sl_event_header_add(struct sl_event *ev, const char *name,
+                        const char *value);
+
+/* The first value of transport header 'name' (case-insensitive), or NULL. */
+const char *sl_event_header(const struct sl_event *ev, const char *name);
+
+/* Remove every transport header. */
+void sl_event_headers_clear(struct sl_event *ev);
+
+/*
+ * Append the transport headers of 'ev' to 'out' in their stored form: one
+ * "name:value\n" line per header, in order (names hold no ':' and values
+ * no newline, so the form needs no escaping; it is also what a person
+ * reading the database sees). Nothing is appended when there are none.
+ * Returns 0 or SL_ETOOBIG ('out' is full).
+ */
+int sl_event_headers_encode(const struct sl_event *ev, struct sl_buf *out);
+
+/*
+ * Replace the transport headers of 'ev' with those of the stored form
+ * p[0..n) (see sl_event_headers_encode; n == 0 means none). Returns 0, or
+ * SL_EINVAL when it is malformed or breaks a rule of sl_event_header_add;
+ * then 'ev' keeps no transport header.
+ */
+int sl_event_headers_decode(struct sl_event *ev, const char *p, size_t n);
 
 /* ---- lists of events (batches) ---- */
 

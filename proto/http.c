@@ -485,3 +485,37 @@ int sl_ce_http_encode_batch(struct sl_event *const *evs, size_t n,
     sl_http_headers_add(hdrs, "Content-Type", HTTP_BATCH_CT);
     return sl_ce_json_encode_batch(evs, n, body);
 }
+
+/* ---- pass-through headers ---- */
+
+bool sl_ce_http_header_passes(const char *name)
+{
+    return sl_str_eq_ci(name, "x-request-id") ||
+           sl_str_eq_ci(name, "retry-after") ||
+           sl_str_prefix_ci(name, "knative-") ||
+           sl_str_prefix_ci(name, "x-b3-");
+}
+
+bool sl_ce_http_header_is_trace(const char *name)
+{
+    return sl_str_eq_ci(name, "traceparent") ||
+           sl_str_eq_ci(name, "tracestate");
+}
+
+size_t sl_ce_http_keep_headers(struct sl_event *ev,
+                               const struct sl_http_header *h, size_t n,
+                               bool trace)
+{
+    size_t left_out = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].name == NULL || h[i].value == NULL)
+            continue;
+        if (!sl_ce_http_header_passes(h[i].name) &&
+            !(trace && sl_ce_http_header_is_trace(h[i].name)))
+            continue;
+        if (sl_event_header_add(ev, h[i].name, h[i].value) < 0)
+            left_out++;
+    }
+    return left_out;
+}

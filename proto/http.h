@@ -25,6 +25,7 @@
 #ifndef SL_PROTO_HTTP_H
 #define SL_PROTO_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -98,5 +99,35 @@ int sl_ce_http_encode(const struct sl_event *ev, enum sl_ce_mode mode,
 /* Encode events as one batched-mode message. */
 int sl_ce_http_encode_batch(struct sl_event *const *evs, size_t n,
                             struct sl_http_headers *hdrs, struct sl_buf *body);
+
+/* ---- pass-through headers ---- */
+
+/*
+ * True when 'name' is on Knative's pass-through allow-list (reference
+ * 1.6, EV pkg/utils/headers.go): "x-request-id", "retry-after", and names
+ * starting "knative-" or "x-b3-", compared without regard to case. Such
+ * headers of a request (or of a subscriber's response) travel to the next
+ * hop.
+ */
+bool sl_ce_http_header_passes(const char *name);
+
+/*
+ * True for the W3C trace-context headers "traceparent" and "tracestate"
+ * (any case). Knative carries them hop to hop through OpenTelemetry
+ * propagation rather than its allow-list (reference 1.6); sluice records
+ * no spans, so it carries them unchanged, as a hop whose tracer does not
+ * record does (docs/delivery.md).
+ */
+bool sl_ce_http_header_is_trace(const char *name);
+
+/*
+ * Copy onto 'ev', in order, the headers of h[0..n) that pass
+ * (sl_ce_http_header_passes, or sl_ce_http_header_is_trace when 'trace').
+ * A header that breaks a rule of sl_event_header_add, or would pass its
+ * limits, is left out. Returns how many passing headers were left out.
+ */
+size_t sl_ce_http_keep_headers(struct sl_event *ev,
+                               const struct sl_http_header *h, size_t n,
+                               bool trace);
 
 #endif

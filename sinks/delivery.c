@@ -26,6 +26,10 @@
  * event during the call and keeps nothing: the view shares the names,
  * values and data of the record's event and lists every attribute but
  * the TTL.
+ *
+ * The event's transport headers (proto/event.h) go with every request
+ * for it, to the subscriber and to the dead-letter sink; a reply gets
+ * its own (dl_reply_headers).
  */
 #include "sinks/delivery.h"
 
@@ -42,6 +46,7 @@
 #include "core/time.h"
 
 #include "proto/event.h"
+#include "proto/http.h"
 
 #include "broker/backend.h"
 
@@ -201,6 +206,42 @@ static const struct sl_event *dl_view(const struct sl_event *ev,
     return view;
 }
 
+/*
+ * Point out[] (SL_EVENT_MAX_HEADERS entries) at the transport headers of
+ * 'ev' for a send request; returns how many. Valid while 'ev' is.
+ */
+static size_t dl_headers(const struct sl_event *ev, struct sl_http_header *out)
+{
+    size_t i,
+        n = ev->nhdrs < SL_EVENT_MAX_HEADERS ? ev->nhdrs : SL_EVENT_MAX_HEADERS;
+
+    for (i = 0; i < n; i++)
+        out[i] = (struct sl_http_header){ ev->hdrs[i].name, ev->hdrs[i].value };
+    return n;
+}
+
+/*
+ * Give 'reply' the transport headers of the next hop, as Knative's
+ * dispatcher does when it forwards a reply: the subscriber's response
+ * headers on the allow-list (not those of the delivered event), plus the
+ * delivered event's trace context, which stays that of the request.
+ */
+static void dl_reply_headers(struct sl_event *reply,
+                             const struct sl_http_headers *resp,
+                             const struct sl_event *delivered)
+{
+    size_t i;
+
+    sl_event_headers_clear(reply);
+    for (i = 0; resp != NULL && i < resp->n; i++)
+        if (sl_ce_http_header_passes(resp->v[i].name))
+            (void)sl_event_header_add(reply, resp->v[i].name, resp->v[i].value);
+    for (i = 0; i < delivered->nhdrs; i++)
+        if (sl_ce_http_header_is_trace(delivered->hdrs[i].name))
+            (void)sl_event_header_add(reply, delivered->hdrs[i].name,
+                                      delivered->hdrs[i].value);
+}
+
 static enum sl_ce_mode dl_mode(const struct sl_delivery *dl)
 {
     return dl->policy.format == SL_FORMAT_JSON ? SL_CE_STRUCTURED_MODE
@@ -311,6 +352,7 @@ static void dl_dls_done(void *arg, const struct sl_send_result *res)
 static void dl_send_dls(struct dl_job *j)
 {
     struct sl_delivery *dl = j->dl;
+    struct sl_http_header hdrs[SL_EVENT_MAX_HEADERS];
     struct sl_send_req rq = {
         .url = dl->policy.dead_letter_url,
         .ev = j->dls_ev,
@@ -322,6 +364,9 @@ static void dl_send_dls(struct dl_job *j)
     char why[64];
     int rc;
 
+    /* Knative sends the dead-letter sink the same pass-through headers. */
+    rq.headers = hdrs;
+    rq.nheaders = dl_headers(j->dls_ev, hdrs);
     j->phase = DL_DLS_SEND;
     rc = sl_sender_send(dl->sender, &rq, dl_dls_done, j);
     if (rc == SL_EBUSY) {
@@ -422,7 +467,8 @@ static void dl_append_done(void *arg, int rc)
  * the sender; ours to change once referenced): apply the TTL rule, stamp
  * it and append it to the broker; DONE once durable.
  */
-static void dl_reply(struct dl_job *j, struct sl_event *reply)
+static void dl_reply(struct dl_job *j, struct sl_event *reply,
+                     const struct sl_http_headers *resp)
 {
     struct sl_delivery *dl = j->dl;
     int64_t ttl = dl_event_ttl(dl, j->rec->ev) - 1;
@@ -451,6 +497,7 @@ static void dl_reply(struct dl_job *j, struct sl_event *reply)
         return;
     }
     ev = sl_event_ref(reply);
+    dl_reply_headers(ev, resp, j->rec->ev);
     now = sl_time_now();
     sl_time_format_rfc3339(&now, arrival, sizeof(arrival));
     sl_diag_clear(&d);
@@ -483,7 +530,7 @@ static void dl_sub_done(void *arg, const struct sl_send_result *res)
     cls = sl_retry_classify(res->status, res->reply);
     if (cls == SL_RETRY_SUCCESS) {
         if (res->reply == SL_REPLY_EVENT) {
-            dl_reply(j, res->reply_event);
+            dl_reply(j, res->reply_event, res->headers);
         } else {
             j->dl->stats.succeeded++;
             dl_finish_done(j);
@@ -502,6 +549,7 @@ static void dl_send_sub(struct dl_job *j)
 {
     struct sl_delivery *dl = j->dl;
     struct sl_ce_attr stack[DL_VIEW_ATTRS], *heap;
+    struct sl_http_header hdrs[SL_EVENT_MAX_HEADERS];
     struct sl_event view;
     struct sl_send_req rq = {
         .url = dl->subscriber_url,
@@ -515,6 +563,8 @@ static void dl_send_sub(struct dl_job *j)
 
     j->phase = DL_SUB_SEND;
     rq.ev = dl_view(j->rec->ev, &view, stack, &heap);
+    rq.headers = hdrs;
+    rq.nheaders = dl_headers(j->rec->ev, hdrs);
     rc = sl_sender_send(dl->sender, &rq, dl_sub_done, j);
     sl_free(heap);
     if (rc == SL_EBUSY) {

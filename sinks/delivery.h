@@ -7,7 +7,9 @@
  * attempt number a = rec->attempts + 1):
  *   1. Send the event to the subscriber (sinks/http_sender.h): binary
  *      mode unless the policy's format is json; "Prefer: reply",
- *      "Kn-Namespace: <ns>"; the attribute knativebrokerttl removed (the
+ *      "Kn-Namespace: <ns>", and the event's transport headers (the
+ *      pass-through headers of the request that brought it in,
+ *      proto/event.h); the attribute knativebrokerttl removed (the
  *      record's event itself is not changed); the per-attempt timeout of
  *      the policy (rounded up to ms), else cfg.default_timeout_ms.
  *      The sender refusing at once: SL_EBUSY (at its in-flight limit) is
@@ -24,8 +26,11 @@
  *   3. Reply: knativebrokerttl of the delivered event (as the ingress
  *      left it; absent or not an integer reads as cfg.max_ttl) minus
  *      one; at 0 or below the reply is dropped (counted, logged: the
- *      reply loop stops); else the reply gets that TTL and a fresh
- *      knativearrivaltime and is appended to cfg.reply_to. DONE only
+ *      reply loop stops); else the reply gets that TTL, a fresh
+ *      knativearrivaltime and as transport headers the subscriber's
+ *      response headers on the pass-through allow-list plus the
+ *      delivered event's traceparent/tracestate, and is appended to
+ *      cfg.reply_to. DONE only
  *      once the append is durable; an append that fails counts as a
  *      failed attempt (no response) and goes through 2 as AGAIN, its
  *      dead-letter destination being cfg.reply_url (the subscriber URL
@@ -35,9 +40,9 @@
  *      logged). With one, the delivered event (without knativebrokerttl,
  *      in the same format) with the extensions of DESIGN 4.4
  *      (sl_retry_dead_letter; with no response, the transport error
- *      text stands for the body) is sent to it with Kn-Namespace and
- *      without "Prefer: reply"; any 2xx takes it (a body is ignored);
- *      other answers are classified as in 2 and retried in memory, by a
+ *      text stands for the body) is sent to it with Kn-Namespace and the
+ *      transport headers, without "Prefer: reply"; any 2xx takes it (a body is
+ * ignored); other answers are classified as in 2 and retried in memory, by a
  *      timer, with the same policy (retry dead-letter attempts after the
  *      first; a crash in this phase redelivers the record to the
  *      subscriber: at least once); then DONE whatever the outcome

@@ -739,8 +739,5 @@ size_t sl_sender_in_flight(const struct sl_sender *s)
 
 bool sl_sender_header_passes(const char *name)
 {
-    return sl_str_eq_ci(name, "x-request-id") ||
-           sl_str_eq_ci(name, "retry-after") ||
-           sl_str_prefix_ci(name, "knative-") ||
-           sl_str_prefix_ci(name, "x-b3-");
+    return sl_ce_http_header_passes(name);
 }

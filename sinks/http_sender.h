@@ -192,7 +192,8 @@ size_t sl_sender_in_flight(const struct sl_sender *s);
  * True when a header of an incoming event may be passed on to the
  * subscriber (reference 1.6, Knative's allow-list): "x-request-id",
  * "retry-after", and names starting "knative-" or "x-b3-", compared
- * without regard to case.
+ * without regard to case. The same rule as sl_ce_http_header_passes
+ * (proto/http.h), which the layers below sinks use.
  */
 bool sl_sender_header_passes(const char *name);
 

@@ -19,8 +19,11 @@
  * per group per transaction (one cursor UPDATE for the group's last op).
  *
  * Schema (docs/broker.md explains the invariants):
- *   events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts, size, body)
+ *   events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts, size, body, headers)
  *       body = the event in the CloudEvents JSON format; seq never reused
+ *       headers = its transport headers (sl_event_headers_encode), NULL
+ *       when it has none; added by ALTER TABLE to databases made before
+ *       the column existed (emb_migrate)
  *   groups(name PRIMARY KEY, cursor)   lowest seq not DONE for the group
  *   done(grp, seq)                     DONE seqs at or above the cursor
  *   retries(grp, seq, not_before, attempts)
@@ -73,6 +76,8 @@ struct op {
     char **bodies;
     size_t *sizes;
     uint64_t *seqs; /* assigned by the writer */
+    char **hdrs;    /* stored transport headers; NULL: none */
+    size_t *hdr_sizes;
     size_t n;
     int64_t ts;
     /* GROUP, PROGRESS, RETRY */
@@ -106,6 +111,8 @@ struct fresh {
     size_t n;
     char **bodies; /* writer: the JSON text until decoded */
     size_t *lens;
+    char **hdrs; /* writer: stored transport headers (NULL: none) */
+    size_t *hlens;
 };
 
 struct emb_rec {
@@ -159,7 +166,8 @@ enum {
 };
 
 static const char *const w_sql[W_NSTMT] = {
-    [W_INS_EVENT] = "INSERT INTO events(ts, size, body) VALUES (?1,?2,?3)",
+    [W_INS_EVENT] = "INSERT INTO events(ts, size, body, headers)"
+                    " VALUES (?1,?2,?3,?4)",
     [W_INS_GROUP] =
         "INSERT OR IGNORE INTO groups(name, cursor) VALUES (?1, ?2)",
     [W_UPD_CURSOR] = "UPDATE groups SET cursor = ?2 WHERE name = ?1",
@@ -213,7 +221,8 @@ static const char emb_schema[] =
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  ts INTEGER NOT NULL,"
     "  size INTEGER NOT NULL,"
-    "  body BLOB NOT NULL);"
+    "  body BLOB NOT NULL,"
+    "  headers BLOB);"
     "CREATE INDEX IF NOT EXISTS events_ts ON events(ts);"
     "CREATE TABLE IF NOT EXISTS groups ("
     "  name TEXT PRIMARY KEY,"
@@ -299,6 +308,11 @@ static int w_append(struct emb *e, struct op *op)
         sqlite3_bind_int64(st, 2, (sqlite3_int64)op->sizes[i]);
         sqlite3_bind_blob(st, 3, op->bodies[i], (int)op->sizes[i],
                           SQLITE_STATIC);
+        if (op->hdrs[i] != NULL)
+            sqlite3_bind_blob(st, 4, op->hdrs[i], (int)op->hdr_sizes[i],
+                              SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 4);
         if (w_run(st) < 0)
             return SL_EIO;
         op->seqs[i] = (uint64_t)sqlite3_last_insert_rowid(e->wdb);
@@ -475,9 +489,14 @@ static void op_free(struct op *op)
     if (op->bodies)
         for (size_t i = 0; i < op->n; i++)
             sl_free(op->bodies[i]);
+    if (op->hdrs)
+        for (size_t i = 0; i < op->n; i++)
+            sl_free(op->hdrs[i]);
     sl_free(op->bodies);
     sl_free(op->sizes);
     sl_free(op->seqs);
+    sl_free(op->hdrs);
+    sl_free(op->hdr_sizes);
     sl_free(op->group);
     sl_free(op->dones.v);
     sl_free(op->unretry.v);
@@ -519,6 +538,8 @@ static struct fresh *w_fresh_take(struct emb *e, struct op *batch)
     f->ents = sl_xcalloc(n, sizeof(*f->ents));
     f->bodies = sl_xcalloc(n, sizeof(*f->bodies));
     f->lens = sl_xcalloc(n, sizeof(*f->lens));
+    f->hdrs = sl_xcalloc(n, sizeof(*f->hdrs));
+    f->hlens = sl_xcalloc(n, sizeof(*f->hlens));
     for (struct op *op = batch; op; op = op->next) {
         if (op->kind != OP_APPEND)
             continue;
@@ -526,10 +547,14 @@ static struct fresh *w_fresh_take(struct emb *e, struct op *batch)
             f->ents[f->n] = (struct cent){ op->seqs[i], op->ts, NULL };
             f->bodies[f->n] = op->bodies[i];
             f->lens[f->n] = op->sizes[i];
+            f->hdrs[f->n] = op->hdrs[i];
+            f->hlens[f->n] = op->hdr_sizes[i];
             f->n++;
         }
         sl_free(op->bodies); /* the strings now belong to 'f' */
         op->bodies = NULL;
+        sl_free(op->hdrs);
+        op->hdrs = NULL;
     }
     return f;
 }
@@ -550,17 +575,50 @@ static struct sl_event *decode_body(struct emb *e, uint64_t seq,
     return ev;
 }
 
+/*
+ * Restore stored transport headers p[0..n) (NULL/0: none) of record 'seq'
+ * onto 'ev'. Damaged headers cost the headers, not the event: logged,
+ * and the event goes on without them.
+ */
+static void restore_headers(struct emb *e, uint64_t seq, struct sl_event *ev,
+                            const void *p, size_t n)
+{
+    if (ev == NULL || p == NULL || n == 0)
+        return;
+    if (sl_event_headers_decode(ev, p, n) < 0)
+        sl_log_write(SL_LOG_WARN, &e->log, NULL,
+                     "record %llu: stored headers do not decode; dropped",
+                     (unsigned long long)seq);
+}
+
+/* The same from column 'col' of the current row of 'st'. */
+static void read_headers(struct emb *e, sqlite3_stmt *st, int col, uint64_t seq,
+                         struct sl_event *ev)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    int n = sqlite3_column_bytes(st, col);
+
+    restore_headers(e, seq, ev, p, n > 0 ? (size_t)n : 0);
+}
+
 static void w_fresh_decode(struct emb *e, struct fresh *f)
 {
     for (size_t i = 0; i < f->n; i++) {
         f->ents[i].ev =
             decode_body(e, f->ents[i].seq, f->bodies[i], f->lens[i]);
+        restore_headers(e, f->ents[i].seq, f->ents[i].ev, f->hdrs[i],
+                        f->hlens[i]);
         sl_free(f->bodies[i]);
+        sl_free(f->hdrs[i]);
     }
     sl_free(f->bodies);
     sl_free(f->lens);
+    sl_free(f->hdrs);
+    sl_free(f->hlens);
     f->bodies = NULL;
     f->lens = NULL;
+    f->hdrs = NULL;
+    f->hlens = NULL;
 }
 
 static void close_finish(void *arg);
@@ -748,6 +806,31 @@ static int open_db(struct emb *e, sqlite3 **db)
     return 0;
 }
 
+/*
+ * Bring a database made by an older sluice up to the current schema:
+ * events.headers (transport headers) came later. ALTER TABLE ... ADD
+ * COLUMN of a nullable column only rewrites the schema, not the rows;
+ * old rows read as NULL, that is no headers. Writer connection, at open.
+ */
+static int emb_migrate(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    bool has = false;
+    int rc;
+
+    if (w_prep(db, "PRAGMA table_info(events)", &st) < 0)
+        return SL_EIO;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *col = sqlite3_column_text(st, 1);
+        if (col != NULL && strcmp((const char *)col, "headers") == 0)
+            has = true;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return SL_EIO;
+    return has ? 0 : w_exec(db, "ALTER TABLE events ADD COLUMN headers BLOB");
+}
+
 struct open_req {
     sl_backend_done_fn *done;
     void *arg;
@@ -794,15 +877,18 @@ static void emb_open(struct sl_backend *b, sl_backend_done_fn *done, void *arg)
     if (rc == 0)
         rc = w_exec(e->wdb, emb_schema);
     if (rc == 0)
+        rc = emb_migrate(e->wdb);
+    if (rc == 0)
         rc = open_db(e, &e->rdb);
     if (rc == 0)
         rc = w_exec(e->rdb, "PRAGMA query_only=1");
     if (rc == 0 &&
         (w_prep(e->rdb,
-                "SELECT seq, ts, body FROM events WHERE seq >= ?1"
+                "SELECT seq, ts, body, headers FROM events WHERE seq >= ?1"
                 " ORDER BY seq LIMIT ?2",
                 &e->st_next) < 0 ||
-         w_prep(e->rdb, "SELECT seq, ts, body FROM events WHERE seq = ?1",
+         w_prep(e->rdb,
+                "SELECT seq, ts, body, headers FROM events WHERE seq = ?1",
                 &e->st_get) < 0))
         rc = SL_EIO;
     for (int i = 0; rc == 0 && i < W_NSTMT; i++)
@@ -947,6 +1033,8 @@ static int emb_append(struct sl_backend *b, struct sl_event *const *events,
     op->bodies = sl_xcalloc(n, sizeof(*op->bodies));
     op->sizes = sl_xcalloc(n, sizeof(*op->sizes));
     op->seqs = sl_xcalloc(n, sizeof(*op->seqs));
+    op->hdrs = sl_xcalloc(n, sizeof(*op->hdrs));
+    op->hdr_sizes = sl_xcalloc(n, sizeof(*op->hdr_sizes));
     for (size_t i = 0; i < n; i++) {
         struct sl_buf buf;
         /* the JSON text of an event is at most ~4/3 of its size plus names */
@@ -959,6 +1047,12 @@ static int emb_append(struct sl_backend *b, struct sl_event *const *events,
         }
         op->bodies[i] = sl_buf_steal(&buf, &op->sizes[i]);
         op->n = i + 1;
+        if (events[i]->nhdrs > 0) {
+            /* bounded by the event's own limits, so this always fits */
+            sl_buf_init(&buf, 2 * SL_EVENT_MAX_HEADER_BYTES);
+            (void)sl_event_headers_encode(events[i], &buf);
+            op->hdrs[i] = sl_buf_steal(&buf, &op->hdr_sizes[i]);
+        }
     }
     op->ts = wall_ms();
     op->done = done;
@@ -1130,6 +1224,7 @@ static int read_batch(struct emb *e, uint64_t from, int limit)
         c->ts = sqlite3_column_int64(st, 1);
         c->ev = decode_body(e, c->seq, sqlite3_column_blob(st, 2),
                             (size_t)sqlite3_column_bytes(st, 2));
+        read_headers(e, st, 3, c->seq, c->ev);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
@@ -1188,6 +1283,7 @@ static int rec_get(struct emb *e, uint64_t seq, struct cent *out)
         out->ts = sqlite3_column_int64(st, 1);
         out->ev = decode_body(e, seq, sqlite3_column_blob(st, 2),
                               (size_t)sqlite3_column_bytes(st, 2));
+        read_headers(e, st, 3, seq, out->ev);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)

@@ -175,6 +175,13 @@ void sl__redis_argv_addf(struct sl__redis_argv *a, const char *fmt, ...)
     sl__redis_argv_adds(a, s);
 }
 
+void sl__redis_argv_take(struct sl__redis_argv *a, char *s, size_t n)
+{
+    a->owned = sl_xrealloc(a->owned, (size_t)(a->nowned + 1) * sizeof(char *));
+    a->owned[a->nowned++] = s;
+    sl__redis_argv_add(a, s, n);
+}
+
 void sl__redis_argv_fini(struct sl__redis_argv *a)
 {
     for (int i = 0; i < a->nowned; i++)

@@ -139,6 +139,8 @@ void sl__redis_argv_adds(struct sl__redis_argv *a, const char *s);
 /* Add a formatted copy (owned by 'a'). */
 void sl__redis_argv_addf(struct sl__redis_argv *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Add s[0..n), taking ownership of 's' (from sl_xmalloc; freed by fini). */
+void sl__redis_argv_take(struct sl__redis_argv *a, char *s, size_t n);
 void sl__redis_argv_fini(struct sl__redis_argv *a);
 /* sl__redis_conn_cmd with 'a'. */
 int sl__redis_conn_cmdv(struct sl__redis_conn *c, redisCallbackFn *fn,
@@ -181,9 +183,25 @@ int sl__redis_settle(struct sl_backend_sub *sub, const struct sl_record *rec,
 void sl__redis_unsubscribe(struct sl_backend_sub *sub);
 
 /*
+ * The stream field holding an event's transport headers in their stored
+ * form (sl_event_headers_encode). Attribute names are [a-z0-9]+, so no
+ * attribute can take this name.
+ */
+#define SL__REDIS_HEADERS_FIELD "sluice:headers"
+
+/*
+ * Append the fields of 'ev' to an XADD command: name and value of each
+ * attribute, "data" and the data when it has data, and
+ * SL__REDIS_HEADERS_FIELD with its transport headers when it has some.
+ */
+void sl__redis_encode(const struct sl_event *ev, struct sl__redis_argv *v);
+
+/*
  * Rebuild an event from a stream entry's field array (reply of type
  * ARRAY, alternating names and values). Returns the validated event (one
- * reference) or NULL (logged by the caller).
+ * reference) or NULL (logged by the caller). Transport headers come from
+ * SL__REDIS_HEADERS_FIELD; when that field does not decode the event
+ * comes back without them.
  */
 struct sl_event *sl__redis_decode(const redisReply *fields,
                                   size_t max_event_size);

@@ -1,7 +1,9 @@
 /*
  * broker/redis/redis.c - the Redis broker log: one stream per broker
  * (knative-broker:<ns>:<name>), each event an entry whose fields are its
- * attributes plus "data"; one consumer group per trigger (sub.c).
+ * attributes plus "data" and, when it has transport headers,
+ * "sluice:headers" (no attribute can have that name: ':' is not in
+ * [a-z0-9]); one consumer group per trigger (sub.c).
  *
  * This file holds the life cycle, appends (MULTI, XADD..., EXEC on the
  * writer connection), retention and drop (Lua scripts, so each runs as
@@ -18,6 +20,7 @@
 #include <sys/time.h>
 
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/loop.h"
 #include "core/str.h"
@@ -47,8 +50,33 @@ int sl__redis_id_parse(const char *id, struct sl_pos *out)
     return 0;
 }
 
+void sl__redis_encode(const struct sl_event *ev, struct sl__redis_argv *v)
+{
+    for (size_t j = 0; j < ev->nattrs; j++) {
+        sl__redis_argv_adds(v, ev->attrs[j].name);
+        sl__redis_argv_add(v, ev->attrs[j].value, ev->attrs[j].len);
+    }
+    if (ev->has_data) {
+        sl__redis_argv_adds(v, "data");
+        sl__redis_argv_add(v, ev->data ? (const char *)ev->data : "",
+                           ev->data_len);
+    }
+    if (ev->nhdrs > 0) {
+        struct sl_buf b;
+        size_t n;
+        char *p;
+        /* bounded by the event's own limits, so this always fits */
+        sl_buf_init(&b, 2 * SL_EVENT_MAX_HEADER_BYTES);
+        (void)sl_event_headers_encode(ev, &b);
+        p = sl_buf_steal(&b, &n);
+        sl__redis_argv_adds(v, SL__REDIS_HEADERS_FIELD);
+        sl__redis_argv_take(v, p, n);
+    }
+}
+
 struct sl_event *sl__redis_decode(const redisReply *f, size_t max_event_size)
 {
+    const redisReply *hdrs = NULL;
     enum sl_ce_version ver;
     struct sl_event *ev;
     size_t total = 0;
@@ -61,7 +89,7 @@ struct sl_event *sl__redis_decode(const redisReply *f, size_t max_event_size)
             return NULL;
         total += f->element[i]->len;
     }
-    if (total > 2 * max_event_size + 4096)
+    if (total > 2 * max_event_size + 4096 + 2 * SL_EVENT_MAX_HEADER_BYTES)
         return NULL;
     for (size_t i = 0; i < f->elements; i += 2)
         if (strcmp(f->element[i]->str, "specversion") == 0) {
@@ -81,6 +109,10 @@ struct sl_event *sl__redis_decode(const redisReply *f, size_t max_event_size)
             sl_event_set_data(ev, v->str, v->len);
             continue;
         }
+        if (strcmp(n->str, SL__REDIS_HEADERS_FIELD) == 0) {
+            hdrs = v;
+            continue;
+        }
         /* untyped, as in HTTP binary mode: core names take their type */
         if (strlen(n->str) != n->len ||
             sl_event_set(ev, n->str, SL_CE_STRING, v->str, v->len, NULL) < 0) {
@@ -92,6 +124,9 @@ struct sl_event *sl__redis_decode(const redisReply *f, size_t max_event_size)
         sl_event_unref(ev);
         return NULL;
     }
+    /* Damaged headers cost the headers, not the event. */
+    if (hdrs != NULL)
+        (void)sl_event_headers_decode(ev, hdrs->str, hdrs->len);
     return ev;
 }
 
@@ -382,15 +417,7 @@ static int red_append(struct sl_backend *b, struct sl_event *const *events,
         sl__redis_argv_adds(&v, "XADD");
         sl__redis_argv_adds(&v, r->key);
         sl__redis_argv_adds(&v, "*");
-        for (size_t j = 0; j < ev->nattrs; j++) {
-            sl__redis_argv_adds(&v, ev->attrs[j].name);
-            sl__redis_argv_add(&v, ev->attrs[j].value, ev->attrs[j].len);
-        }
-        if (ev->has_data) {
-            sl__redis_argv_adds(&v, "data");
-            sl__redis_argv_add(&v, ev->data ? (const char *)ev->data : "",
-                               ev->data_len);
-        }
+        sl__redis_encode(ev, &v);
         sl__redis_conn_cmdv(&r->main, NULL, NULL, &v);
         sl__redis_argv_fini(&v);
     }

@@ -6,7 +6,8 @@
  * restart, independent groups, retention, registry and state checks;
  * many subscriptions sharing records, the record cache's eviction (reads
  * from the database behind it) and progress coalesced per flush surviving
- * a restart.
+ * a restart; transport headers (stored, restored after a restart, and a
+ * database of the schema before them upgraded in place).
  */
 #include "test/unit/check.h"
 
@@ -213,6 +214,8 @@ struct rec_sub {
     uint64_t retry_off;
     int64_t retry_delay;
     bool retried;
+    /* stored form of the transport headers of the first records */
+    char hdrs[8][256];
 };
 
 static void on_rec(void *arg, struct sl_backend_sub *sub,
@@ -225,6 +228,13 @@ static void on_rec(void *arg, struct sl_backend_sub *sub,
     ASSERT_EQ(rec->pos.partition, 0);
     snprintf(id, sizeof(id), "e%d", (int)rec->pos.offset);
     ASSERT_STR_EQ(sl_event_id(rec->ev), id); /* event i has seq i here */
+    if (r->nseen < 8) {
+        struct sl_buf b;
+        sl_buf_init(&b, sizeof(r->hdrs[0]) - 1);
+        ASSERT_OK(sl_event_headers_encode(rec->ev, &b));
+        snprintf(r->hdrs[r->nseen], sizeof(r->hdrs[0]), "%s", sl_buf_str(&b));
+        sl_buf_fini(&b);
+    }
     r->seen[r->nseen] = rec->pos.offset;
     r->attempts[r->nseen] = rec->attempts;
     r->when[r->nseen] = now_wall();
@@ -362,6 +372,101 @@ TEST(append_durable_across_reopen)
     ASSERT_EQ(r.seen[1], 2);
     ASSERT_EQ(r.seen[2], 3);
     unsubscribe(&r);
+    fx_fini(&f);
+}
+
+TEST(headers_stored_and_restored)
+{
+    struct fx f;
+    struct rec_sub r = { .auto_done = true };
+    struct sl_event *evs[3] = { mk_event(1), mk_event(2), mk_event(3) };
+    struct rc_box x = { 0 };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 64);
+    run_for(&f, 5);
+    unsubscribe(&r);
+    ASSERT_OK(sl_event_header_add(evs[0], "X-Request-Id", "r1"));
+    ASSERT_OK(sl_event_header_add(evs[0], "Knative-Foo", "a: b"));
+    ASSERT_OK(sl_event_header_add(evs[2], "X-B3-TraceId", "t3"));
+    ASSERT_OK(sl_backend_append(f.b, evs, 3, box_done, &x));
+    wait_for(&f, box_ready, &x, 5000);
+    ASSERT_OK(x.rc);
+    for (int i = 0; i < 3; i++)
+        sl_event_unref(evs[i]);
+
+    /* From disk, by a new instance. */
+    fx_restart(&f);
+    memset(&r, 0, sizeof(r));
+    r.auto_done = true;
+    subscribe(&f, &r, "g", 64);
+    wait_seen(&f, &r, 3);
+    ASSERT_STR_EQ(r.hdrs[0], "X-Request-Id:r1\nKnative-Foo:a: b\n");
+    ASSERT_STR_EQ(r.hdrs[1], "");
+    ASSERT_STR_EQ(r.hdrs[2], "X-B3-TraceId:t3\n");
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
+/* A database written before events.headers existed is upgraded at open. */
+TEST(headers_column_added_to_old_database)
+{
+    static const char old_schema[] =
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  ts INTEGER NOT NULL, size INTEGER NOT NULL, body BLOB NOT NULL);"
+        "CREATE TABLE groups (name TEXT PRIMARY KEY, cursor INTEGER NOT NULL);"
+        "CREATE TABLE done (grp TEXT NOT NULL, seq INTEGER NOT NULL,"
+        "  PRIMARY KEY (grp, seq)) WITHOUT ROWID;"
+        "CREATE TABLE retries (grp TEXT NOT NULL, seq INTEGER NOT NULL,"
+        "  not_before INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+        "  PRIMARY KEY (grp, seq)) WITHOUT ROWID;"
+        "INSERT INTO groups VALUES ('g', 1);";
+    struct fx f;
+    struct rec_sub r = { .auto_done = true };
+    struct sl_event *ev = mk_event(1);
+    struct rc_box x = { 0 };
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    struct sl_buf b;
+    char path[128];
+
+    fx_init(&f);
+    fx_close(&f);
+    snprintf(path, sizeof(path), "%s/broker_default_b1.db", f.dir);
+    ASSERT_OK(unlink(path));
+    ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, old_schema, NULL, NULL, NULL), SQLITE_OK);
+    sl_buf_init(&b, 4096);
+    ASSERT_OK(sl_ce_json_encode(ev, &b));
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "INSERT INTO events(ts, size, body)"
+                                 " VALUES (1, ?1, ?2)",
+                                 -1, &st, NULL),
+              SQLITE_OK);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)b.len);
+    sqlite3_bind_blob(st, 2, b.data, (int)b.len, SQLITE_STATIC);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    sl_buf_fini(&b);
+    sl_event_unref(ev);
+
+    fx_open(&f);
+    ev = mk_event(2);
+    ASSERT_OK(sl_event_header_add(ev, "Knative-Foo", "new"));
+    ASSERT_OK(sl_backend_append(f.b, &ev, 1, box_done, &x));
+    wait_for(&f, box_ready, &x, 5000);
+    ASSERT_OK(x.rc);
+    sl_event_unref(ev);
+    subscribe(&f, &r, "g", 64);
+    wait_seen(&f, &r, 2);
+    ASSERT_EQ(r.seen[0], 1);
+    ASSERT_STR_EQ(r.hdrs[0], ""); /* the old row: NULL, no headers */
+    ASSERT_STR_EQ(r.hdrs[1], "Knative-Foo:new\n");
+    unsubscribe(&r);
+
+    /* Opening again finds the column and leaves it alone. */
+    fx_restart(&f);
     fx_fini(&f);
 }
 

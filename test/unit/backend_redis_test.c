@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "broker/backend.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/loop.h"
 
@@ -365,6 +366,22 @@ static long long raw_pending(struct fx *f, const char *group)
     return v;
 }
 
+/* Number of consumer groups of the test stream (0 when it is missing). */
+static long long raw_groups(struct fx *f)
+{
+    redisContext *c = raw_connect(f->port);
+    long long n = 0;
+
+    ASSERT(c != NULL);
+    redisReply *r = redisCommand(c, "XINFO GROUPS knative-broker:default:b1");
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        n = (long long)r->elements;
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
 static struct sl_event *mk_event(int i)
 {
     struct sl_event *ev = sl_event_new(SL_CE_V10);
@@ -416,6 +433,7 @@ struct rec_sub {
     int64_t retry_delay;
     uint32_t retry_attempts;
     bool retried;
+    char hdrs[8][256]; /* stored form of the first records' headers */
 };
 
 static void on_rec(void *arg, struct sl_backend_sub *sub,
@@ -428,6 +446,13 @@ static void on_rec(void *arg, struct sl_backend_sub *sub,
     ASSERT_EQ(rec->pos.partition, 0);
     ASSERT(id && id[0] == 'e');
     int n = (int)strtol(id + 1, NULL, 10);
+    if (r->nseen < 8) {
+        struct sl_buf b;
+        sl_buf_init(&b, sizeof(r->hdrs[0]) - 1);
+        ASSERT_OK(sl_event_headers_encode(rec->ev, &b));
+        snprintf(r->hdrs[r->nseen], sizeof(r->hdrs[0]), "%s", sl_buf_str(&b));
+        sl_buf_fini(&b);
+    }
     r->seen[r->nseen] = n;
     r->pos[r->nseen] = rec->pos;
     r->attempts[r->nseen] = rec->attempts;
@@ -634,6 +659,67 @@ TEST(append_subscribe_order_and_fields)
     ASSERT_EQ(r.seen[8], 9);
     run_for(&f, 50);
     ASSERT_EQ(raw_pending(&f, "knative-trigger-default-t1"), 0);
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
+TEST(headers_in_one_field_across_restart)
+{
+    struct fx f;
+    struct rec_sub r = { .auto_done = true };
+    struct sl_event *evs[2] = { mk_event(1), mk_event(2) };
+    struct rc_box x = { 0 };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 64); /* creates the group before the appends */
+    for (int i = 0; i < 500 && raw_groups(&f) == 0; i++)
+        run_for(&f, 10);
+    ASSERT_EQ(raw_groups(&f), 1);
+    unsubscribe(&r);
+    ASSERT_OK(sl_event_header_add(evs[0], "X-Request-Id", "r1"));
+    ASSERT_OK(sl_event_header_add(evs[0], "Knative-Foo", "a: b"));
+    ASSERT_OK(sl_backend_append(f.b, evs, 2, box_done, &x));
+    wait_for(&f, box_ready, &x, 5000);
+    ASSERT_OK(x.rc);
+    sl_event_unref(evs[0]);
+    sl_event_unref(evs[1]);
+
+    /* One field the attributes cannot clash with; none without headers. */
+    redisContext *c = raw_connect(f.port);
+    ASSERT(c != NULL);
+    redisReply *rp = redisCommand(c, "XRANGE knative-broker:default:b1 - +");
+    ASSERT(rp && rp->type == REDIS_REPLY_ARRAY && rp->elements == 2);
+    for (size_t e = 0; e < 2; e++) {
+        redisReply *fl = rp->element[e]->element[1];
+        int n = 0;
+        for (size_t i = 0; i + 1 < fl->elements; i += 2) {
+            if (strcmp(fl->element[i]->str, "sluice:headers") != 0)
+                continue;
+            n++;
+            ASSERT_STR_EQ(fl->element[i + 1]->str,
+                          "X-Request-Id:r1\nKnative-Foo:a: b\n");
+        }
+        ASSERT_EQ(n, e == 0 ? 1 : 0);
+    }
+    freeReplyObject(rp);
+    /* Headers that do not decode cost the headers, not the event. */
+    rp = redisCommand(c,
+                      "XADD knative-broker:default:b1 * specversion 1.0"
+                      " id e3 source /hand type t.hand sluice:headers %s",
+                      "no-newline:x");
+    freeReplyObject(rp);
+    redisFree(c);
+
+    fx_restart(&f);
+    memset(&r, 0, sizeof(r));
+    r.auto_done = true;
+    subscribe(&f, &r, "g", 64);
+    wait_seen(&f, &r, 3);
+    ASSERT_EQ(r.seen[0], 1);
+    ASSERT_STR_EQ(r.hdrs[0], "X-Request-Id:r1\nKnative-Foo:a: b\n");
+    ASSERT_STR_EQ(r.hdrs[1], "");
+    ASSERT_EQ(r.seen[2], 3);
+    ASSERT_STR_EQ(r.hdrs[2], "");
     unsubscribe(&r);
     fx_fini(&f);
 }

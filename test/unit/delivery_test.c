@@ -1081,6 +1081,81 @@ TEST(reply_appended)
     sl_event_unref(ev);
 }
 
+/* The transport headers reach the subscriber and the dead-letter sink. */
+TEST(pass_through_headers_to_subscriber_and_dls)
+{
+    struct fx f;
+    struct dopts o = { .dls = true };
+    struct sl_event *ev = make_event(5);
+    struct sl_record rec = { .ev = ev };
+    struct job j = { 0 };
+    static const char *const paths[] = { "/sub", "/dls" };
+
+    ASSERT_OK(sl_event_header_add(ev, "X-Request-Id", "req-1"));
+    ASSERT_OK(sl_event_header_add(ev, "Knative-Foo", "foo"));
+    ASSERT_OK(sl_event_header_add(ev, "traceparent",
+                                  "00-0af7651916cd43dd8448eb211c80319c-"
+                                  "b7ad6b7169203331-01"));
+    fx_init(&f, NULL);
+    script(&f, "/sub", 400);
+    fx_delivery(&f, &o);
+    deliver_wait(&f, &rec, &j);
+    ASSERT_EQ(stats(&f).dead_lettered, 1);
+    for (int i = 0; i < 2; i++) {
+        struct seen *s = last_seen(&f, paths[i]);
+        ASSERT_STR_EQ(sl_http_headers_get(&s->headers, "x-request-id"),
+                      "req-1");
+        ASSERT_STR_EQ(sl_http_headers_get(&s->headers, "knative-foo"), "foo");
+        ASSERT(sl_http_headers_get(&s->headers, "traceparent") != NULL);
+        /* Never as attributes. */
+        ASSERT(sl_http_headers_get(&s->headers, "ce-x-request-id") == NULL);
+        ASSERT(s->ev != NULL && sl_event_get(s->ev, "knativefoo") == NULL);
+    }
+    fx_fini(&f);
+    sl_event_unref(ev);
+}
+
+/*
+ * A reply carries the subscriber's allow-listed response headers (not the
+ * delivered event's) and the delivered event's trace context, through
+ * the broker log.
+ */
+TEST(reply_headers_from_the_response)
+{
+    struct fx f;
+    struct dopts o = { 0 };
+    struct sl_event *ev = make_event(5);
+    struct sl_record rec = { .ev = ev };
+    struct job j = { 0 };
+    struct step *st;
+    struct sl_event *r;
+    int64_t one = 1;
+
+    ASSERT_OK(sl_event_header_add(ev, "X-Request-Id", "req-1"));
+    ASSERT_OK(sl_event_header_add(ev, "Knative-Foo", "foo"));
+    ASSERT_OK(sl_event_header_add(ev, "tracestate", "k=v"));
+    fx_init(&f, NULL);
+    st = reply_step(&f, 200);
+    st->hdrs[10] = "Knative-Reply";
+    st->hdrs[11] = "yes";
+    st->hdrs[12] = "X-Other";
+    st->hdrs[13] = "no";
+    st->hdrs[14] = NULL;
+    fx_delivery(&f, &o);
+    deliver_wait(&f, &rec, &j);
+    wait_for(&f, got_n, &one, DEADLINE);
+    r = f.got[0];
+    ASSERT_STR_EQ(sl_event_id(r), "r1");
+    ASSERT_STR_EQ(sl_event_header(r, "knative-reply"), "yes");
+    ASSERT_STR_EQ(sl_event_header(r, "tracestate"), "k=v");
+    ASSERT(sl_event_header(r, "x-request-id") == NULL);
+    ASSERT(sl_event_header(r, "knative-foo") == NULL);
+    ASSERT(sl_event_header(r, "x-other") == NULL);
+    ASSERT_EQ(r->nhdrs, 2);
+    fx_fini(&f);
+    sl_event_unref(ev);
+}
+
 TEST(reply_ttl_absent_reads_max)
 {
     struct fx f;

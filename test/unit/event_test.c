@@ -3,8 +3,14 @@
  */
 #include "test/unit/check.h"
 
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
 #include "core/err.h"
 #include "proto/event.h"
+#include "proto/http.h"
+#include "proto/json.h"
 
 static struct sl_event *minimal(void)
 {
@@ -227,6 +233,148 @@ TEST(list)
     ASSERT_EQ(l.n, 10);
     sl_event_list_fini(&l);
     ASSERT_EQ(l.n, 0);
+}
+
+/* ---- transport headers ---- */
+
+TEST(headers_add_get_clone)
+{
+    struct sl_event *ev = minimal(), *c;
+    struct sl_buf b;
+
+    ASSERT_OK(sl_event_header_add(ev, "X-Request-Id", "abc"));
+    ASSERT_OK(sl_event_header_add(ev, "Knative-Foo", "a: b\tc"));
+    ASSERT_OK(sl_event_header_add(ev, "knative-foo", "2"));
+    ASSERT_EQ(sl_event_header_add(ev, "Bad Name", "x"), SL_EINVAL);
+    ASSERT_EQ(sl_event_header_add(ev, "", "x"), SL_EINVAL);
+    ASSERT_EQ(sl_event_header_add(ev, "a:b", "x"), SL_EINVAL);
+    ASSERT_EQ(sl_event_header_add(ev, "X-B3-TraceId", "a\nb"), SL_EINVAL);
+    ASSERT_EQ(sl_event_header_add(ev, "X-B3-TraceId", "a\rb"), SL_EINVAL);
+    ASSERT_EQ(ev->nhdrs, 3);
+    ASSERT_STR_EQ(sl_event_header(ev, "x-request-id"), "abc");
+    ASSERT_STR_EQ(sl_event_header(ev, "KNATIVE-FOO"), "a: b\tc");
+    ASSERT(sl_event_header(ev, "x-b3-traceid") == NULL);
+
+    /* A clone owns copies; headers are not attributes. */
+    c = sl_event_clone(ev);
+    sl_event_headers_clear(ev);
+    ASSERT_EQ(ev->nhdrs, 0);
+    ASSERT_EQ(c->nhdrs, 3);
+    ASSERT_STR_EQ(c->hdrs[1].name, "Knative-Foo");
+    ASSERT_STR_EQ(c->hdrs[2].value, "2");
+    ASSERT(sl_event_get(c, "x-request-id") == NULL);
+    ASSERT_EQ(sl_event_size(c), sl_event_size(ev));
+
+    /* The JSON format never shows them. */
+    sl_buf_init(&b, 4096);
+    ASSERT_OK(sl_ce_json_encode(c, &b));
+    ASSERT(strstr(sl_buf_str(&b), "abc") == NULL);
+    ASSERT(strstr(sl_buf_str(&b), "native") == NULL);
+    sl_buf_fini(&b);
+    sl_event_unref(ev);
+    sl_event_unref(c);
+}
+
+TEST(headers_limits)
+{
+    struct sl_event *ev = minimal();
+    char name[32], big[SL_EVENT_MAX_HEADER_BYTES + 1];
+    int i;
+
+    for (i = 0; i < SL_EVENT_MAX_HEADERS; i++) {
+        snprintf(name, sizeof(name), "Knative-%d", i);
+        ASSERT_OK(sl_event_header_add(ev, name, "v"));
+    }
+    ASSERT_EQ(sl_event_header_add(ev, "Knative-X", "v"), SL_ETOOBIG);
+    ASSERT_EQ(ev->nhdrs, SL_EVENT_MAX_HEADERS);
+    sl_event_headers_clear(ev);
+
+    /* Bytes: names plus values, the limit itself fits. */
+    memset(big, 'v', sizeof(big));
+    big[SL_EVENT_MAX_HEADER_BYTES - 1 - 4] = '\0';
+    ASSERT_OK(sl_event_header_add(ev, "K-ab", big)); /* 4 + 8187 */
+    ASSERT_EQ(sl_event_header_add(ev, "Kn", "vv"), SL_ETOOBIG);
+    ASSERT_OK(sl_event_header_add(ev, "K", ""));
+    ASSERT_EQ(sl_event_header_add(ev, "K", "v"), SL_ETOOBIG);
+    ASSERT_EQ(ev->nhdrs, 2);
+    sl_event_unref(ev);
+}
+
+TEST(headers_encode_decode)
+{
+    struct sl_event *ev = minimal(), *back = minimal();
+    struct sl_buf b;
+    static const char *const bad[] = {
+        "X-Request-Id:abc", /* no final newline */
+        "no colon\n",       /* no colon */
+        ":v\n",             /* empty name */
+        "Bad Name:v\n",     /* not a token */
+        "K:a\rb\n",         /* control character */
+        "K:a\n\n",          /* empty line */
+    };
+
+    ASSERT_OK(sl_event_header_add(ev, "X-Request-Id", "abc"));
+    ASSERT_OK(sl_event_header_add(ev, "Knative-Foo", " a:b "));
+    ASSERT_OK(sl_event_header_add(ev, "Knative-Empty", ""));
+    sl_buf_init(&b, 4096);
+    ASSERT_OK(sl_event_headers_encode(ev, &b));
+    ASSERT_STR_EQ(sl_buf_str(&b),
+                  "X-Request-Id:abc\nKnative-Foo: a:b \nKnative-Empty:\n");
+    ASSERT_OK(sl_event_headers_decode(back, b.data, b.len));
+    ASSERT_EQ(back->nhdrs, 3);
+    for (size_t i = 0; i < 3; i++) {
+        ASSERT_STR_EQ(back->hdrs[i].name, ev->hdrs[i].name);
+        ASSERT_STR_EQ(back->hdrs[i].value, ev->hdrs[i].value);
+    }
+    ASSERT_OK(sl_event_headers_decode(back, "", 0));
+    ASSERT_EQ(back->nhdrs, 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ASSERT_OK(sl_event_header_add(back, "K", "v"));
+        ASSERT_EQ(sl_event_headers_decode(back, bad[i], strlen(bad[i])),
+                  SL_EINVAL);
+        ASSERT_EQ(back->nhdrs, 0);
+    }
+    /* A full buffer says so. */
+    sl_buf_fini(&b);
+    sl_buf_init(&b, 8);
+    ASSERT_EQ(sl_event_headers_encode(ev, &b), SL_ETOOBIG);
+    sl_buf_fini(&b);
+    sl_event_unref(ev);
+    sl_event_unref(back);
+}
+
+TEST(headers_allow_list)
+{
+    static const struct sl_http_header in[] = {
+        { "X-Request-Id", "r1" },  { "Knative-Foo", "f" },
+        { "X-B3-TraceId", "t" },   { "Retry-After", "5" },
+        { "traceparent", "00-x" }, { "TraceState", "a=b" },
+        { "Authorization", "no" }, { "ce-id", "no" },
+        { "Kn-Namespace", "no" },  { "X-Other", "no" },
+        { "Knative-Bad", "a\nb" },
+    };
+    struct sl_event *ev = minimal();
+
+    ASSERT(sl_ce_http_header_passes("x-request-id"));
+    ASSERT(sl_ce_http_header_passes("KNATIVE-"));
+    ASSERT(sl_ce_http_header_passes("x-b3-sampled"));
+    ASSERT(!sl_ce_http_header_passes("x-b3"));
+    ASSERT(!sl_ce_http_header_passes("traceparent"));
+    ASSERT(!sl_ce_http_header_passes("x-request-ids"));
+    ASSERT(sl_ce_http_header_is_trace("Traceparent"));
+    ASSERT(!sl_ce_http_header_is_trace("baggage"));
+
+    /* Without trace context: 4 pass, the malformed one is left out. */
+    ASSERT_EQ(sl_ce_http_keep_headers(ev, in, 11, false), 1);
+    ASSERT_EQ(ev->nhdrs, 4);
+    ASSERT_STR_EQ(ev->hdrs[0].name, "X-Request-Id");
+    ASSERT_STR_EQ(ev->hdrs[3].name, "Retry-After");
+    sl_event_headers_clear(ev);
+    ASSERT_EQ(sl_ce_http_keep_headers(ev, in, 11, true), 1);
+    ASSERT_EQ(ev->nhdrs, 6);
+    ASSERT_STR_EQ(sl_event_header(ev, "tracestate"), "a=b");
+    ASSERT(sl_event_header(ev, "authorization") == NULL);
+    sl_event_unref(ev);
 }
 
 TEST_MAIN()

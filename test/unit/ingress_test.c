@@ -463,7 +463,7 @@ static int64_t db_count(struct fx *f)
 /* ---- requests ---- */
 
 struct hdr_set {
-    struct sl_http_header h[8];
+    struct sl_http_header h[32];
     size_t n;
 };
 
@@ -677,6 +677,43 @@ TEST(arrival_time_and_ttl_as_stored)
     }
     ASSERT(rec_by_id(&f, "dead1") == NULL);
     ASSERT_EQ(db_count(&f), 5);
+    fx_stop(&f);
+}
+
+TEST(pass_through_headers_stored_with_the_event)
+{
+    static char names[20][16];
+    struct fx f;
+    struct hdr_set hs;
+    struct sl_event *ev;
+
+    fx_start(&f, 0);
+    hs = binary("h1", NULL);
+    hs.h[hs.n++] = (struct sl_http_header){ "X-Request-Id", "r1" };
+    hs.h[hs.n++] = (struct sl_http_header){ "Knative-Foo", "f" };
+    hs.h[hs.n++] = (struct sl_http_header){ "X-Other", "no" };
+    hs.h[hs.n++] = (struct sl_http_header){ "traceparent", "00-t" };
+    expect(&f, "POST", "/default/b1", &hs, "x", 202, NULL);
+    /* Past the limit: the first 16 are kept, the request is accepted. */
+    hs = binary("h2", NULL);
+    for (int i = 0; i < 20; i++) {
+        snprintf(names[i], sizeof(names[i]), "Knative-N%d", i);
+        hs.h[hs.n++] = (struct sl_http_header){ names[i], "v" };
+    }
+    expect(&f, "POST", "/default/b1", &hs, "x", 202, NULL);
+    wait_recs(&f, 2);
+    ev = rec_by_id(&f, "h1");
+    ASSERT(ev != NULL);
+    ASSERT_EQ(ev->nhdrs, 3);
+    ASSERT_STR_EQ(sl_event_header(ev, "x-request-id"), "r1");
+    ASSERT_STR_EQ(sl_event_header(ev, "knative-foo"), "f");
+    ASSERT_STR_EQ(sl_event_header(ev, "traceparent"), "00-t");
+    ASSERT(sl_event_get(ev, "knativefoo") == NULL);
+    ev = rec_by_id(&f, "h2");
+    ASSERT(ev != NULL);
+    ASSERT_EQ(ev->nhdrs, SL_EVENT_MAX_HEADERS);
+    ASSERT_STR_EQ(ev->hdrs[15].name, "Knative-N15");
+    ASSERT_EQ(stats(&f).headers_dropped, 4);
     fx_stop(&f);
 }
 
