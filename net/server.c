@@ -20,8 +20,13 @@
  * MHD calls again after the connection is resumed.
  *
  * A suspended connection is invisible to MHD, which would not notice the
- * client leaving. While suspended, the socket is watched on the loop for
- * SL_IO_HUP (peer shutdown or error) and a hang-up resumes it to be closed.
+ * client leaving. A connection suspended for SRV_HUP_DELAY_MS or longer
+ * has its socket watched on the loop for SL_IO_HUP (peer shutdown or
+ * error), and a hang-up resumes it to be closed. The delay spares the
+ * common quick answer (an append made durable in a millisecond or two)
+ * the two epoll_ctl calls of a watcher: one server timer starts the
+ * watchers of the requests that waited long enough (the 'hup_wait' list,
+ * in suspension order).
  *
  * libmicrohttpd 0.9.75 refuses to queue a response while a body is being
  * received, so a chunked body that passes the limit is read and dropped to
@@ -62,6 +67,7 @@
 #define SRV_DRAIN_MAX            (4 * 1024 * 1024)
 #define SRV_STREAM_BLOCK         (16 * 1024)
 #define SRV_BACKLOG              511
+#define SRV_HUP_DELAY_MS         50
 
 enum req_state {
     REQ_HEAD,       /* request line seen, head not complete */
@@ -112,7 +118,10 @@ struct sl_http_req {
     bool in_handler;
     bool suspended;
     bool peer_gone;
-    struct sl_io *hup; /* watches the socket while suspended */
+    bool hup_wait;                     /* on the server's hup_wait list */
+    int64_t suspended_ms;              /* loop time of the suspension */
+    struct sl_http_req *wprev, *wnext; /* hup_wait list */
+    struct sl_io *hup;                 /* watches the socket while suspended */
 
     struct sl_buf sq; /* stream queue; bytes before sq_off are sent */
     size_t sq_off;
@@ -126,6 +135,10 @@ struct sl_http_server {
     struct sl_io *mhd_io;
     struct sl_timer *run_timer;
     bool in_run, kicked, closing;
+    /* Suspended requests whose socket is not watched yet, oldest first,
+     * and the timer that starts their watchers. */
+    struct sl_http_req *whead, *wtail;
+    struct sl_timer *hup_timer;
 
     sl_http_handler_fn *handler;
     void *arg;
@@ -220,6 +233,8 @@ srv_mhd_log(void *cls, const char *fm, va_list ap)
 
 /* ---- requests: helpers ---- */
 
+static void req_wait_unlink(struct sl_http_req *req);
+
 static void req_free(struct sl_http_req *req)
 {
     struct sl_http_server *srv = req->srv;
@@ -233,6 +248,7 @@ static void req_free(struct sl_http_req *req)
         req->next->prev = req->prev;
     if (req->sc != NULL && req->sc->req == req)
         req->sc->req = NULL;
+    req_wait_unlink(req);
     sl_io_free(req->hup);
     if (req->resp != NULL)
         MHD_destroy_response(req->resp);
@@ -253,13 +269,29 @@ static void req_free(struct sl_http_req *req)
 
 static void req_on_hup(void *arg, unsigned events);
 
-/* Suspend the connection and watch its socket for the client leaving. */
-static void req_suspend(struct sl_http_req *req)
+static void req_wait_unlink(struct sl_http_req *req)
+{
+    struct sl_http_server *srv = req->srv;
+
+    if (!req->hup_wait)
+        return;
+    if (req->wprev != NULL)
+        req->wprev->wnext = req->wnext;
+    else
+        srv->whead = req->wnext;
+    if (req->wnext != NULL)
+        req->wnext->wprev = req->wprev;
+    else
+        srv->wtail = req->wprev;
+    req->wprev = req->wnext = NULL;
+    req->hup_wait = false;
+}
+
+/* Watch the socket of suspended 'req' for the client leaving. */
+static void req_watch_hup(struct sl_http_req *req)
 {
     const union MHD_ConnectionInfo *ci;
 
-    MHD_suspend_connection(req->conn);
-    req->suspended = true;
     ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci != NULL)
         req->hup = sl_io_new(req->srv->loop, ci->connect_fd, SL_IO_HUP,
@@ -269,10 +301,57 @@ static void req_suspend(struct sl_http_req *req)
                "cannot watch a suspended connection from %s", req->peer);
 }
 
+/*
+ * hup_timer: start the watchers of the requests suspended for
+ * SRV_HUP_DELAY_MS or longer, and wait for the next one.
+ */
+static void srv_on_hup_timer(void *arg)
+{
+    struct sl_http_server *srv = arg;
+    int64_t now = sl_loop_now_ms(srv->loop);
+
+    while (srv->whead != NULL) {
+        struct sl_http_req *req = srv->whead;
+        int64_t due = req->suspended_ms + SRV_HUP_DELAY_MS;
+        if (due > now) {
+            sl_timer_start(srv->hup_timer, (uint64_t)(due - now), 0);
+            return;
+        }
+        req_wait_unlink(req);
+        req_watch_hup(req);
+    }
+}
+
+/*
+ * Suspend the connection; its socket is watched for the client leaving
+ * once it has been suspended for SRV_HUP_DELAY_MS. Most answers come
+ * sooner (an append made durable), and a watcher started and stopped for
+ * each of them would cost two epoll_ctl calls per request.
+ */
+static void req_suspend(struct sl_http_req *req)
+{
+    struct sl_http_server *srv = req->srv;
+
+    MHD_suspend_connection(req->conn);
+    req->suspended = true;
+    req->suspended_ms = sl_loop_now_ms(srv->loop);
+    req->hup_wait = true;
+    req->wnext = NULL;
+    req->wprev = srv->wtail;
+    if (srv->wtail != NULL)
+        srv->wtail->wnext = req;
+    else
+        srv->whead = req;
+    srv->wtail = req;
+    if (!sl_timer_active(srv->hup_timer))
+        sl_timer_start(srv->hup_timer, SRV_HUP_DELAY_MS, 0);
+}
+
 static void req_resume(struct sl_http_req *req)
 {
     if (!req->suspended)
         return;
+    req_wait_unlink(req);
     sl_io_free(req->hup);
     req->hup = NULL;
     req->suspended = false;
@@ -915,6 +994,7 @@ int sl_http_server_new(struct sl_loop *loop,
     }
     di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     srv->run_timer = sl_timer_new(loop, srv_on_run_timer, srv);
+    srv->hup_timer = sl_timer_new(loop, srv_on_hup_timer, srv);
     srv->mhd_io = di != NULL ? sl_io_new(loop, di->epoll_fd, SL_IO_READ,
                                          srv_on_mhd_io, srv)
                              : NULL;
@@ -933,6 +1013,7 @@ int sl_http_server_new(struct sl_loop *loop,
 out:
     if (srv != NULL) {
         sl_timer_free(srv->run_timer);
+        sl_timer_free(srv->hup_timer);
         if (srv->mhd != NULL)
             MHD_stop_daemon(srv->mhd); /* closes the listen socket */
         else if (srv->listen_fd >= 0)
@@ -961,6 +1042,7 @@ void sl_http_server_free(struct sl_http_server *srv)
     for (req = srv->reqs; req != NULL; req = req->next) {
         if (!req->suspended)
             continue;
+        req_wait_unlink(req);
         sl_io_free(req->hup);
         req->hup = NULL;
         req->suspended = false;
@@ -981,5 +1063,6 @@ void sl_http_server_free(struct sl_http_server *srv)
         req_free(req);
     }
     sl_timer_free(srv->run_timer);
+    sl_timer_free(srv->hup_timer);
     sl_free(srv);
 }

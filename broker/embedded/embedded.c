@@ -6,8 +6,9 @@
  * Threads. The loop thread owns the instance, the subscriptions and the
  * reader connection (rdb). The writer thread owns the writer connection
  * (wdb) and runs every write: it takes all queued operations at once, runs
- * them in one transaction, commits (one fsync of the WAL), then posts each
- * append's completion to the loop. Appends arriving while a commit runs
+ * them in one transaction, commits (one fsync of the WAL), then posts the
+ * completions of the transaction's appends to the loop as one task (one
+ * wake-up per commit). Appends arriving while a commit runs
  * wait in the queue and go into the next transaction together. The queue
  * (ops, stop, busy) and the counters are guarded by 'mu'.
  *
@@ -99,8 +100,9 @@ struct emb_sub {
 struct emb {
     struct sl_backend base;
     char *path;
-    sqlite3 *rdb; /* loop thread */
-    sqlite3 *wdb; /* writer thread once started */
+    sqlite3 *rdb;            /* loop thread */
+    sqlite3 *wdb;            /* writer thread once started */
+    sqlite3_stmt *st_insert; /* writer thread: the append's INSERT */
     sqlite3_stmt *st_next, *st_get;
     pthread_t thr;
     bool thr_started;
@@ -170,25 +172,30 @@ static int w_prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
     return sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK ? 0 : SL_EIO;
 }
 
+/* The INSERT is prepared once and kept (finalized with the database). */
 static int w_append(struct emb *e, struct op *op)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = e->st_insert;
 
-    if (w_prep(e->wdb, "INSERT INTO events(ts, size, body) VALUES (?1,?2,?3)",
-               &st) < 0)
+    if (st == NULL &&
+        sqlite3_prepare_v3(
+            e->wdb, "INSERT INTO events(ts, size, body) VALUES (?1,?2,?3)", -1,
+            SQLITE_PREPARE_PERSISTENT, &e->st_insert, NULL) != SQLITE_OK)
         return SL_EIO;
+    st = e->st_insert;
     for (size_t i = 0; i < op->n; i++) {
         sqlite3_bind_int64(st, 1, op->ts);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)op->sizes[i]);
         sqlite3_bind_blob(st, 3, op->bodies[i], (int)op->sizes[i],
                           SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            sqlite3_finalize(st);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            sqlite3_clear_bindings(st);
             return SL_EIO;
         }
-        sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
+    sqlite3_clear_bindings(st); /* the bodies are freed after the commit */
     return 0;
 }
 
@@ -351,15 +358,24 @@ static void op_free(struct op *op)
 
 static void pump_all(struct emb *e);
 
-/* Loop thread: an append's or a retention's completion. */
+/*
+ * Loop thread: the completions of one transaction's appends and
+ * retentions ('arg' is the first op, linked in queue order), all from one
+ * posted task: one wake-up of the loop per commit, not per append.
+ */
 static void op_complete(void *arg)
 {
     struct op *op = arg;
     struct emb *e = op->e;
-    bool appended = op->kind == OP_APPEND && op->rc == 0;
+    bool appended = false;
 
-    op->done(op->arg, op->rc);
-    op_free(op);
+    while (op != NULL) {
+        struct op *next = op->next;
+        appended = appended || (op->kind == OP_APPEND && op->rc == 0);
+        op->done(op->arg, op->rc);
+        op_free(op);
+        op = next;
+    }
     if (appended)
         pump_all(e);
 }
@@ -393,6 +409,7 @@ static void *writer_main(void *arg)
         }
 
         uint64_t appends = 0, events = 0, removed = 0;
+        struct op *done_head = NULL, **done_tail = &done_head;
         for (struct op *op = batch, *next; op; op = next) {
             next = op->next;
             op->rc = rc;
@@ -402,11 +419,16 @@ static void *writer_main(void *arg)
             }
             if (rc == 0 && op->kind == OP_RETENTION)
                 removed += op->removed;
-            if (op->done)
-                sl_loop_post(e->base.loop, op_complete, op);
-            else
+            if (op->done) {
+                op->next = NULL;
+                *done_tail = op;
+                done_tail = &op->next;
+            } else {
                 op_free(op);
+            }
         }
+        if (done_head != NULL)
+            sl_loop_post(e->base.loop, op_complete, done_head);
         pthread_mutex_lock(&e->mu);
         if (rc == 0) {
             e->stats.transactions++;
@@ -544,6 +566,8 @@ static void emb_open(struct sl_backend *b, sl_backend_done_fn *done, void *arg)
 
 static void close_dbs(struct emb *e)
 {
+    sqlite3_finalize(e->st_insert);
+    e->st_insert = NULL;
     sqlite3_finalize(e->st_next);
     sqlite3_finalize(e->st_get);
     e->st_next = e->st_get = NULL;
