@@ -339,6 +339,203 @@ static struct json_object *json_attr_value(const struct sl_ce_attr *a)
     }
 }
 
+/*
+ * A quick check for the common JSON payload, without building a tree.
+ * Returns 1 when s[0..n) is certainly one JSON value json_parse() accepts,
+ * 0 when not sure (or not JSON): the caller then asks json_parse(). It is
+ * only sure about a strict subset of RFC 8259 that json-c's strict parser
+ * takes in every version: ASCII only (json-c's UTF-8 check is not ours),
+ * nesting up to JSON_QUICK_DEPTH, numbers of at most 18 characters with
+ * an exponent of at most two digits (no overflow), and no \u escape of a
+ * surrogate.
+ */
+#define JSON_QUICK_DEPTH 64
+
+static bool json_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool json_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool json_hex(char c)
+{
+    return json_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string from s[*i] (the opening quote); 1 = sure, 0 = not. */
+static int json_quick_string(const char *s, size_t n, size_t *i)
+{
+    size_t p = *i + 1;
+
+    for (; p < n; p++) {
+        unsigned char c = (unsigned char)s[p];
+        if (c == '"') {
+            *i = p + 1;
+            return 1;
+        }
+        if (c < 0x20 || c >= 0x80)
+            return 0;
+        if (c != '\\')
+            continue;
+        if (++p >= n)
+            return 0;
+        switch (s[p]) {
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            break;
+        case 'u':
+            if (p + 4 >= n || !json_hex(s[p + 1]) || !json_hex(s[p + 2]) ||
+                !json_hex(s[p + 3]) || !json_hex(s[p + 4]))
+                return 0;
+            /* D800-DFFF: surrogates, whose handling differs by version */
+            if ((s[p + 1] == 'd' || s[p + 1] == 'D') &&
+                strchr("89abcdefABCDEF", s[p + 2]) != NULL)
+                return 0;
+            p += 4;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* A number from s[*i]; 1 = sure, 0 = not. */
+static int json_quick_number(const char *s, size_t n, size_t *i)
+{
+    size_t p = *i, start = *i, exp_digits = 0;
+
+    if (p < n && s[p] == '-')
+        p++;
+    if (p >= n || !json_digit(s[p]))
+        return 0;
+    if (s[p] == '0')
+        p++;
+    else
+        while (p < n && json_digit(s[p]))
+            p++;
+    if (p < n && s[p] == '.') {
+        p++;
+        if (p >= n || !json_digit(s[p]))
+            return 0;
+        while (p < n && json_digit(s[p]))
+            p++;
+    }
+    if (p < n && (s[p] == 'e' || s[p] == 'E')) {
+        p++;
+        if (p < n && (s[p] == '+' || s[p] == '-'))
+            p++;
+        while (p < n && json_digit(s[p])) {
+            p++;
+            exp_digits++;
+        }
+        if (exp_digits == 0 || exp_digits > 2)
+            return 0;
+    }
+    if (p - start > 18)
+        return 0;
+    *i = p;
+    return 1;
+}
+
+static int json_quick_valid(const char *s, size_t n)
+{
+    /* stack[d] is the container open at depth d: '{' or '[' */
+    char stack[JSON_QUICK_DEPTH];
+    size_t i = 0, d = 0;
+
+    for (;;) {
+        /* a value */
+        while (i < n && json_ws(s[i]))
+            i++;
+        if (i >= n)
+            return 0;
+        switch (s[i]) {
+        case '{':
+        case '[':
+            if (d == JSON_QUICK_DEPTH)
+                return 0;
+            stack[d++] = s[i++];
+            while (i < n && json_ws(s[i]))
+                i++;
+            if (i < n && s[i] == (stack[d - 1] == '{' ? '}' : ']')) {
+                i++;
+                d--;
+                break; /* empty container: a complete value */
+            }
+            if (stack[d - 1] == '{') {
+                if (i >= n || s[i] != '"' || !json_quick_string(s, n, &i))
+                    return 0;
+                while (i < n && json_ws(s[i]))
+                    i++;
+                if (i >= n || s[i++] != ':')
+                    return 0;
+            }
+            continue; /* its first member's value */
+        case '"':
+            if (!json_quick_string(s, n, &i))
+                return 0;
+            break;
+        case 't':
+            if (n - i < 4 || memcmp(s + i, "true", 4) != 0)
+                return 0;
+            i += 4;
+            break;
+        case 'f':
+            if (n - i < 5 || memcmp(s + i, "false", 5) != 0)
+                return 0;
+            i += 5;
+            break;
+        case 'n':
+            if (n - i < 4 || memcmp(s + i, "null", 4) != 0)
+                return 0;
+            i += 4;
+            break;
+        default:
+            if (!json_quick_number(s, n, &i))
+                return 0;
+            break;
+        }
+        /* after a complete value: close containers or go to the next */
+        for (;;) {
+            while (i < n && json_ws(s[i]))
+                i++;
+            if (d == 0)
+                return i == n ? 1 : 0;
+            if (i >= n)
+                return 0;
+            if (s[i] == (stack[d - 1] == '{' ? '}' : ']')) {
+                i++;
+                d--;
+                continue;
+            }
+            if (s[i++] != ',')
+                return 0;
+            if (stack[d - 1] == '{') {
+                while (i < n && json_ws(s[i]))
+                    i++;
+                if (i >= n || s[i] != '"' || !json_quick_string(s, n, &i))
+                    return 0;
+                while (i < n && json_ws(s[i]))
+                    i++;
+                if (i >= n || s[i++] != ':')
+                    return 0;
+            }
+            break; /* the next value */
+        }
+    }
+}
+
 /* How the data goes into the JSON form. */
 enum json_data_form {
     JSON_DATA_NONE,
@@ -355,8 +552,11 @@ static enum json_data_form json_data_form(const struct sl_event *ev)
         return JSON_DATA_NONE;
     if (sl_ce_is_json_type(ct)) {
         struct json_object *tmp;
-        if (ev->data_len > 0 &&
-            json_parse((const char *)ev->data, ev->data_len, &tmp, NULL) == 0) {
+        if (ev->data_len == 0)
+            return JSON_DATA_B64;
+        if (json_quick_valid((const char *)ev->data, ev->data_len))
+            return JSON_DATA_RAW;
+        if (json_parse((const char *)ev->data, ev->data_len, &tmp, NULL) == 0) {
             json_object_put(tmp);
             return JSON_DATA_RAW;
         }
