@@ -10,7 +10,10 @@
  * completions of the transaction's appends to the loop as one task (one
  * wake-up per commit). Appends arriving while a commit runs
  * wait in the queue and go into the next transaction together. The queue
- * (ops, stop, busy) and the counters are guarded by 'mu'.
+ * (ops, stop, busy) and the counters are guarded by 'mu'. The loop thread
+ * collects the ops of one loop iteration (the requests of one burst) and
+ * hands them over together when the iteration is over, so that they share
+ * a transaction instead of the first one waking the writer alone.
  *
  * Schema (docs/broker.md explains the invariants):
  *   events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts, size, body)
@@ -111,6 +114,11 @@ struct emb {
     pthread_cond_t idle; /* queue drained and writer idle */
     struct op *head, *tail;
     bool stop, busy;
+    /* Loop thread: ops of this loop iteration, handed to the writer at
+     * once by 'flush_timer' (zero delay: at the start of the next
+     * iteration), so that the requests of one iteration share a commit. */
+    struct op *lhead, *ltail;
+    struct sl_timer *flush_timer;
     struct sl_backend_stats stats;
     struct emb_sub *subs;
     sl_backend_done_fn *close_done;
@@ -427,8 +435,6 @@ static void *writer_main(void *arg)
                 op_free(op);
             }
         }
-        if (done_head != NULL)
-            sl_loop_post(e->base.loop, op_complete, done_head);
         pthread_mutex_lock(&e->mu);
         if (rc == 0) {
             e->stats.transactions++;
@@ -436,6 +442,9 @@ static void *writer_main(void *arg)
             e->stats.events += events;
             e->stats.removed += removed;
         }
+        /* After the counters: a completion sees its commit counted. */
+        if (done_head != NULL)
+            sl_loop_post(e->base.loop, op_complete, done_head);
         e->busy = false;
         pthread_cond_broadcast(&e->idle);
     }
@@ -444,22 +453,50 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Loop thread: hand the ops collected so far to the writer. */
+static void flush(struct emb *e)
+{
+    if (e->lhead == NULL)
+        return;
+    sl_timer_stop(e->flush_timer);
+    pthread_mutex_lock(&e->mu);
+    if (e->tail)
+        e->tail->next = e->lhead;
+    else
+        e->head = e->lhead;
+    e->tail = e->ltail;
+    pthread_cond_signal(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    e->lhead = e->ltail = NULL;
+}
+
+static void on_flush_timer(void *arg)
+{
+    flush(arg);
+}
+
+/*
+ * Loop thread: queue 'op' for the writer. Ops keep their order; they
+ * reach the writer when this loop iteration is over (flush), in one
+ * hand-off, instead of waking the writer for the first op of a burst.
+ */
 static void enqueue(struct emb *e, struct op *op)
 {
     op->e = e;
-    pthread_mutex_lock(&e->mu);
-    if (e->tail)
-        e->tail->next = op;
+    op->next = NULL;
+    if (e->ltail)
+        e->ltail->next = op;
     else
-        e->head = op;
-    e->tail = op;
-    pthread_cond_signal(&e->cv);
-    pthread_mutex_unlock(&e->mu);
+        e->lhead = op;
+    e->ltail = op;
+    if (!sl_timer_active(e->flush_timer))
+        sl_timer_start(e->flush_timer, 0, 0);
 }
 
 /* Wait until everything queued so far is committed (rare: subscribe). */
 static void sync_writer(struct emb *e)
 {
+    flush(e);
     pthread_mutex_lock(&e->mu);
     while (e->head || e->busy)
         pthread_cond_wait(&e->idle, &e->mu);
@@ -494,6 +531,7 @@ static int emb_init(struct sl_backend *b, const struct sl_backend_cfg *cfg,
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     pthread_cond_init(&e->idle, NULL);
+    e->flush_timer = sl_timer_new(b->loop, on_flush_timer, e);
     sl_log_ctx_init(&e->log, "broker-embedded", b->ns, b->name);
     return 0;
 }
@@ -616,6 +654,7 @@ static void emb_close(struct sl_backend *b, sl_backend_done_fn *done, void *arg)
     }
     e->close_done = done;
     e->close_arg = arg;
+    flush(e); /* the writer commits what is queued before it stops */
     pthread_mutex_lock(&e->mu);
     e->stop = true;
     pthread_cond_signal(&e->cv);
@@ -627,6 +666,12 @@ static void emb_fini(struct sl_backend *b)
     struct emb *e = emb_of(b);
 
     close_dbs(e);
+    sl_timer_free(e->flush_timer);
+    while (e->lhead != NULL) { /* never handed over: no writer ran */
+        struct op *op = e->lhead;
+        e->lhead = op->next;
+        op_free(op);
+    }
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     pthread_cond_destroy(&e->idle);
