@@ -1,10 +1,13 @@
 /*
  * proto/json.c - the CloudEvents JSON event format and batch format.
  *
- * Parsing goes through json-c in strict mode. Encoding builds the attribute
- * object with json-c and splices JSON data in verbatim (after checking it
- * parses), so a JSON payload keeps its exact bytes through a structured
- * hop. See proto/json.h for the data/data_base64 rules.
+ * Parsing goes through json-c in strict mode. Encoding writes the JSON
+ * text directly (the same bytes json-c writes; json-c builds the object
+ * for the rare cases the direct writer leaves to it, such as 0.3 events)
+ * and splices JSON data in verbatim after checking it parses (a quick
+ * scanner for the common payload, json-c when it is not sure), so a JSON
+ * payload keeps its exact bytes through a structured hop. See
+ * proto/json.h for the data/data_base64 rules.
  */
 #include "proto/json.h"
 
@@ -610,14 +613,142 @@ struct json_object *sl_ce_json_to_object(const struct sl_event *ev)
     return obj;
 }
 
+/*
+ * Append s[0..n) as a JSON string, escaped as json-c escapes it with
+ * JSON_C_TO_STRING_NOSLASHESCAPE: the short escapes, \u00xx (lower-case
+ * hex) for other control bytes, everything else verbatim.
+ */
+static int json_put_string(struct sl_buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    int rc = sl_buf_appendc(out, '"');
+
+    for (i = 0; rc == 0 && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[7] = { '\\', 0 };
+        size_t elen = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            esc[1] = (char)c;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            if (c >= 0x20) {
+                run++;
+                continue;
+            }
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            elen = 6;
+            break;
+        }
+        rc = sl_buf_append(out, s + i - run, run);
+        run = 0;
+        if (rc == 0)
+            rc = sl_buf_append(out, esc, elen);
+    }
+    if (rc == 0)
+        rc = sl_buf_append(out, s + n - run, run);
+    if (rc == 0)
+        rc = sl_buf_appendc(out, '"');
+    return rc;
+}
+
+/*
+ * The common case written directly, byte for byte what the json-c path
+ * below writes: a 1.0 event whose attributes do not collide with the data
+ * members. Returns 1 when it did not apply (nothing appended).
+ */
+static int json_encode_direct(const struct sl_event *ev,
+                              enum json_data_form form, struct sl_buf *out)
+{
+    size_t i;
+    int rc;
+
+    if (ev->version != SL_CE_V10)
+        return 1;
+    for (i = 0; i < ev->nattrs; i++)
+        if (strcmp(ev->attrs[i].name, "data") == 0 ||
+            strcmp(ev->attrs[i].name, "data_base64") == 0)
+            return 1;
+    rc = sl_buf_appendc(out, '{');
+    for (i = 0; rc == 0 && i < ev->nattrs; i++) {
+        const struct sl_ce_attr *a = &ev->attrs[i];
+        if (i > 0)
+            rc = sl_buf_appendc(out, ',');
+        if (rc == 0)
+            rc = json_put_string(out, a->name, strlen(a->name));
+        if (rc == 0)
+            rc = sl_buf_appendc(out, ':');
+        if (rc < 0)
+            break;
+        switch (a->type) {
+        case SL_CE_BOOL:
+            rc = sl_buf_appends(out, a->value[0] == 't' ? "true" : "false");
+            break;
+        case SL_CE_INT: {
+            /* as json_attr_value: digits folded into an int32 */
+            int64_t v = 0;
+            const char *p = a->value;
+            bool neg = *p == '-';
+            for (p += neg; *p; p++)
+                v = v * 10 + (*p - '0');
+            rc = sl_buf_appendf(out, "%d", (int)(int32_t)(neg ? -v : v));
+            break;
+        }
+        default:
+            rc = json_put_string(out, a->value, a->len);
+            break;
+        }
+    }
+    if (rc == 0 && form != JSON_DATA_NONE)
+        rc = sl_buf_appends(out, form == JSON_DATA_B64 ? ",\"data_base64\":"
+                                                       : ",\"data\":");
+    if (rc == 0 && form == JSON_DATA_RAW)
+        rc = sl_buf_append(out, ev->data, ev->data_len);
+    if (rc == 0 && form == JSON_DATA_STRING)
+        rc = json_put_string(out, (const char *)ev->data, ev->data_len);
+    if (rc == 0 && form == JSON_DATA_B64) {
+        rc = sl_buf_appendc(out, '"');
+        if (rc == 0)
+            rc = sl_base64_encode(ev->data, ev->data_len, out);
+        if (rc == 0)
+            rc = sl_buf_appendc(out, '"');
+    }
+    if (rc == 0)
+        rc = sl_buf_appendc(out, '}');
+    return rc;
+}
+
 int sl_ce_json_encode(const struct sl_event *ev, struct sl_buf *out)
 {
     struct json_object *obj;
     const char *txt;
     size_t len;
     int rc;
-    bool raw = json_data_form(ev) == JSON_DATA_RAW;
+    enum json_data_form form = json_data_form(ev);
+    bool raw = form == JSON_DATA_RAW;
 
+    rc = json_encode_direct(ev, form, out);
+    if (rc <= 0)
+        return rc;
     if (raw) {
         /* Attributes through json-c, then the data bytes verbatim. */
         struct sl_event tmp = *ev;
