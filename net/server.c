@@ -88,6 +88,7 @@ struct srv_conn {
     struct sl_timer *head_timer;
     struct sl_http_req *req; /* the current request, or NULL */
     int fd;
+    char peer[64]; /* formatted once, copied to each request */
 };
 
 struct sl_http_req {
@@ -101,8 +102,9 @@ struct sl_http_req {
     char *path;
     char *method;
     struct sl_http_query query;
-    struct sl_http_header *hdrs; /* owned strings */
-    size_t nhdrs, caphdrs;
+    /* One allocation: the array, then the strings it points to. */
+    struct sl_http_header *hdrs;
+    size_t nhdrs;
     struct sl_buf body;
     size_t discarded;
     char peer[64];
@@ -238,7 +240,6 @@ static void req_wait_unlink(struct sl_http_req *req);
 static void req_free(struct sl_http_req *req)
 {
     struct sl_http_server *srv = req->srv;
-    size_t i;
 
     if (req->prev != NULL)
         req->prev->next = req->next;
@@ -252,10 +253,6 @@ static void req_free(struct sl_http_req *req)
     sl_io_free(req->hup);
     if (req->resp != NULL)
         MHD_destroy_response(req->resp);
-    for (i = 0; i < req->nhdrs; i++) {
-        sl_free((char *)req->hdrs[i].name);
-        sl_free((char *)req->hdrs[i].value);
-    }
     sl_free(req->hdrs);
     sl_free(req->target);
     sl_free(req->path);
@@ -404,22 +401,76 @@ static enum MHD_Result req_reject(struct sl_http_req *req, unsigned status,
     return req_queue(req);
 }
 
-static enum MHD_Result req_collect_header(void *cls, enum MHD_ValueKind kind,
-                                          const char *key, const char *value)
+/*
+ * Copying the request headers: a first pass counts them and their bytes,
+ * a second copies them into one allocation (array, then strings).
+ */
+struct hdr_copy {
+    size_t n, bytes; /* first pass */
+    size_t i;        /* second pass: next entry */
+    char *p, *end;   /* second pass: string space left */
+    struct sl_http_header *v;
+};
+
+static enum MHD_Result req_count_header(void *cls, enum MHD_ValueKind kind,
+                                        const char *key, const char *value)
 {
-    struct sl_http_req *req = cls;
+    struct hdr_copy *hc = cls;
 
     (void)kind;
     if (key == NULL)
         return MHD_YES;
-    if (req->nhdrs == req->caphdrs) {
-        req->caphdrs = req->caphdrs ? req->caphdrs * 2 : 16;
-        req->hdrs = sl_xrealloc(req->hdrs, req->caphdrs * sizeof(*req->hdrs));
-    }
-    req->hdrs[req->nhdrs].name = sl_xstrdup(key);
-    req->hdrs[req->nhdrs].value = sl_xstrdup(value ? value : "");
-    req->nhdrs++;
+    hc->n++;
+    hc->bytes += strlen(key) + 1 + (value ? strlen(value) : 0) + 1;
     return MHD_YES;
+}
+
+static char *hdr_put(struct hdr_copy *hc, const char *s)
+{
+    size_t len = strlen(s);
+    char *out = hc->p;
+
+    memcpy(out, s, len + 1);
+    hc->p += len + 1;
+    return out;
+}
+
+static enum MHD_Result req_copy_header(void *cls, enum MHD_ValueKind kind,
+                                       const char *key, const char *value)
+{
+    struct hdr_copy *hc = cls;
+
+    (void)kind;
+    if (key == NULL)
+        return MHD_YES;
+    if (value == NULL)
+        value = "";
+    /* The same list as the first pass; stop rather than overflow. */
+    if (hc->i == hc->n ||
+        strlen(key) + strlen(value) + 2 > (size_t)(hc->end - hc->p))
+        return MHD_NO;
+    hc->v[hc->i].name = hdr_put(hc, key);
+    hc->v[hc->i].value = hdr_put(hc, value);
+    hc->i++;
+    return MHD_YES;
+}
+
+static void req_collect_headers(struct sl_http_req *req)
+{
+    struct hdr_copy hc = { 0 };
+    char *mem;
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, req_count_header,
+                              &hc);
+    if (hc.n == 0)
+        return;
+    mem = sl_xmalloc(hc.n * sizeof(*hc.v) + hc.bytes);
+    hc.v = (struct sl_http_header *)(void *)mem;
+    hc.p = mem + hc.n * sizeof(*hc.v);
+    hc.end = hc.p + hc.bytes;
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, req_copy_header, &hc);
+    req->hdrs = hc.v;
+    req->nhdrs = hc.i;
 }
 
 /* The path of a request-target, raw, without query or fragment. */
@@ -482,6 +533,9 @@ static void srv_conn_notify(void *cls, struct MHD_Connection *conn,
         sc->srv = srv;
         ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         sc->fd = ci != NULL ? ci->connect_fd : -1;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        req_format_peer(ci ? ci->client_addr : NULL, sc->peer,
+                        sizeof(sc->peer));
         sc->head_timer = sl_timer_new(srv->loop, srv_conn_head_timeout, sc);
         if (sc->fd >= 0)
             sl_timer_start(sc->head_timer, (uint64_t)srv->head_timeout_s * 1000,
@@ -518,12 +572,16 @@ static void *srv_uri_log(void *cls, const char *uri,
     sl_buf_init(&req->body, srv->max_body);
     sl_buf_init(&req->sq, srv->stream_queue);
     sl_http_headers_init(&req->resp_hdrs);
-    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    req_format_peer(ci ? ci->client_addr : NULL, req->peer, sizeof(req->peer));
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     req->sc = ci != NULL ? ci->socket_context : NULL;
-    if (req->sc != NULL)
+    if (req->sc != NULL) {
         req->sc->req = req;
+        memcpy(req->peer, req->sc->peer, sizeof(req->peer));
+    } else {
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        req_format_peer(ci ? ci->client_addr : NULL, req->peer,
+                        sizeof(req->peer));
+    }
     req->next = srv->reqs;
     if (srv->reqs != NULL)
         srv->reqs->prev = req;
@@ -565,8 +623,7 @@ static enum MHD_Result req_head_done(struct sl_http_req *req,
     int64_t n;
 
     req->method = sl_xstrdup(method ? method : "");
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, req_collect_header,
-                              req);
+    req_collect_headers(req);
     if (req->sc != NULL)
         sl_timer_stop(req->sc->head_timer);
     cl = sl_http_req_header(req, "Content-Length");
