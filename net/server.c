@@ -20,8 +20,13 @@
  * MHD calls again after the connection is resumed.
  *
  * A suspended connection is invisible to MHD, which would not notice the
- * client leaving. While suspended, the socket is watched on the loop for
- * SL_IO_HUP (peer shutdown or error) and a hang-up resumes it to be closed.
+ * client leaving. A connection suspended for SRV_HUP_DELAY_MS or longer
+ * has its socket watched on the loop for SL_IO_HUP (peer shutdown or
+ * error), and a hang-up resumes it to be closed. The delay spares the
+ * common quick answer (an append made durable in a millisecond or two)
+ * the two epoll_ctl calls of a watcher: one server timer starts the
+ * watchers of the requests that waited long enough (the 'hup_wait' list,
+ * in suspension order).
  *
  * libmicrohttpd 0.9.75 refuses to queue a response while a body is being
  * received, so a chunked body that passes the limit is read and dropped to
@@ -62,6 +67,7 @@
 #define SRV_DRAIN_MAX            (4 * 1024 * 1024)
 #define SRV_STREAM_BLOCK         (16 * 1024)
 #define SRV_BACKLOG              511
+#define SRV_HUP_DELAY_MS         50
 
 enum req_state {
     REQ_HEAD,       /* request line seen, head not complete */
@@ -82,6 +88,7 @@ struct srv_conn {
     struct sl_timer *head_timer;
     struct sl_http_req *req; /* the current request, or NULL */
     int fd;
+    char peer[64]; /* formatted once, copied to each request */
 };
 
 struct sl_http_req {
@@ -95,8 +102,9 @@ struct sl_http_req {
     char *path;
     char *method;
     struct sl_http_query query;
-    struct sl_http_header *hdrs; /* owned strings */
-    size_t nhdrs, caphdrs;
+    /* One allocation: the array, then the strings it points to. */
+    struct sl_http_header *hdrs;
+    size_t nhdrs;
     struct sl_buf body;
     size_t discarded;
     char peer[64];
@@ -112,7 +120,10 @@ struct sl_http_req {
     bool in_handler;
     bool suspended;
     bool peer_gone;
-    struct sl_io *hup; /* watches the socket while suspended */
+    bool hup_wait;                     /* on the server's hup_wait list */
+    int64_t suspended_ms;              /* loop time of the suspension */
+    struct sl_http_req *wprev, *wnext; /* hup_wait list */
+    struct sl_io *hup;                 /* watches the socket while suspended */
 
     struct sl_buf sq; /* stream queue; bytes before sq_off are sent */
     size_t sq_off;
@@ -126,6 +137,10 @@ struct sl_http_server {
     struct sl_io *mhd_io;
     struct sl_timer *run_timer;
     bool in_run, kicked, closing;
+    /* Suspended requests whose socket is not watched yet, oldest first,
+     * and the timer that starts their watchers. */
+    struct sl_http_req *whead, *wtail;
+    struct sl_timer *hup_timer;
 
     sl_http_handler_fn *handler;
     void *arg;
@@ -220,10 +235,11 @@ srv_mhd_log(void *cls, const char *fm, va_list ap)
 
 /* ---- requests: helpers ---- */
 
+static void req_wait_unlink(struct sl_http_req *req);
+
 static void req_free(struct sl_http_req *req)
 {
     struct sl_http_server *srv = req->srv;
-    size_t i;
 
     if (req->prev != NULL)
         req->prev->next = req->next;
@@ -233,13 +249,10 @@ static void req_free(struct sl_http_req *req)
         req->next->prev = req->prev;
     if (req->sc != NULL && req->sc->req == req)
         req->sc->req = NULL;
+    req_wait_unlink(req);
     sl_io_free(req->hup);
     if (req->resp != NULL)
         MHD_destroy_response(req->resp);
-    for (i = 0; i < req->nhdrs; i++) {
-        sl_free((char *)req->hdrs[i].name);
-        sl_free((char *)req->hdrs[i].value);
-    }
     sl_free(req->hdrs);
     sl_free(req->target);
     sl_free(req->path);
@@ -253,13 +266,29 @@ static void req_free(struct sl_http_req *req)
 
 static void req_on_hup(void *arg, unsigned events);
 
-/* Suspend the connection and watch its socket for the client leaving. */
-static void req_suspend(struct sl_http_req *req)
+static void req_wait_unlink(struct sl_http_req *req)
+{
+    struct sl_http_server *srv = req->srv;
+
+    if (!req->hup_wait)
+        return;
+    if (req->wprev != NULL)
+        req->wprev->wnext = req->wnext;
+    else
+        srv->whead = req->wnext;
+    if (req->wnext != NULL)
+        req->wnext->wprev = req->wprev;
+    else
+        srv->wtail = req->wprev;
+    req->wprev = req->wnext = NULL;
+    req->hup_wait = false;
+}
+
+/* Watch the socket of suspended 'req' for the client leaving. */
+static void req_watch_hup(struct sl_http_req *req)
 {
     const union MHD_ConnectionInfo *ci;
 
-    MHD_suspend_connection(req->conn);
-    req->suspended = true;
     ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci != NULL)
         req->hup = sl_io_new(req->srv->loop, ci->connect_fd, SL_IO_HUP,
@@ -269,10 +298,57 @@ static void req_suspend(struct sl_http_req *req)
                "cannot watch a suspended connection from %s", req->peer);
 }
 
+/*
+ * hup_timer: start the watchers of the requests suspended for
+ * SRV_HUP_DELAY_MS or longer, and wait for the next one.
+ */
+static void srv_on_hup_timer(void *arg)
+{
+    struct sl_http_server *srv = arg;
+    int64_t now = sl_loop_now_ms(srv->loop);
+
+    while (srv->whead != NULL) {
+        struct sl_http_req *req = srv->whead;
+        int64_t due = req->suspended_ms + SRV_HUP_DELAY_MS;
+        if (due > now) {
+            sl_timer_start(srv->hup_timer, (uint64_t)(due - now), 0);
+            return;
+        }
+        req_wait_unlink(req);
+        req_watch_hup(req);
+    }
+}
+
+/*
+ * Suspend the connection; its socket is watched for the client leaving
+ * once it has been suspended for SRV_HUP_DELAY_MS. Most answers come
+ * sooner (an append made durable), and a watcher started and stopped for
+ * each of them would cost two epoll_ctl calls per request.
+ */
+static void req_suspend(struct sl_http_req *req)
+{
+    struct sl_http_server *srv = req->srv;
+
+    MHD_suspend_connection(req->conn);
+    req->suspended = true;
+    req->suspended_ms = sl_loop_now_ms(srv->loop);
+    req->hup_wait = true;
+    req->wnext = NULL;
+    req->wprev = srv->wtail;
+    if (srv->wtail != NULL)
+        srv->wtail->wnext = req;
+    else
+        srv->whead = req;
+    srv->wtail = req;
+    if (!sl_timer_active(srv->hup_timer))
+        sl_timer_start(srv->hup_timer, SRV_HUP_DELAY_MS, 0);
+}
+
 static void req_resume(struct sl_http_req *req)
 {
     if (!req->suspended)
         return;
+    req_wait_unlink(req);
     sl_io_free(req->hup);
     req->hup = NULL;
     req->suspended = false;
@@ -325,22 +401,76 @@ static enum MHD_Result req_reject(struct sl_http_req *req, unsigned status,
     return req_queue(req);
 }
 
-static enum MHD_Result req_collect_header(void *cls, enum MHD_ValueKind kind,
-                                          const char *key, const char *value)
+/*
+ * Copying the request headers: a first pass counts them and their bytes,
+ * a second copies them into one allocation (array, then strings).
+ */
+struct hdr_copy {
+    size_t n, bytes; /* first pass */
+    size_t i;        /* second pass: next entry */
+    char *p, *end;   /* second pass: string space left */
+    struct sl_http_header *v;
+};
+
+static enum MHD_Result req_count_header(void *cls, enum MHD_ValueKind kind,
+                                        const char *key, const char *value)
 {
-    struct sl_http_req *req = cls;
+    struct hdr_copy *hc = cls;
 
     (void)kind;
     if (key == NULL)
         return MHD_YES;
-    if (req->nhdrs == req->caphdrs) {
-        req->caphdrs = req->caphdrs ? req->caphdrs * 2 : 16;
-        req->hdrs = sl_xrealloc(req->hdrs, req->caphdrs * sizeof(*req->hdrs));
-    }
-    req->hdrs[req->nhdrs].name = sl_xstrdup(key);
-    req->hdrs[req->nhdrs].value = sl_xstrdup(value ? value : "");
-    req->nhdrs++;
+    hc->n++;
+    hc->bytes += strlen(key) + 1 + (value ? strlen(value) : 0) + 1;
     return MHD_YES;
+}
+
+static char *hdr_put(struct hdr_copy *hc, const char *s)
+{
+    size_t len = strlen(s);
+    char *out = hc->p;
+
+    memcpy(out, s, len + 1);
+    hc->p += len + 1;
+    return out;
+}
+
+static enum MHD_Result req_copy_header(void *cls, enum MHD_ValueKind kind,
+                                       const char *key, const char *value)
+{
+    struct hdr_copy *hc = cls;
+
+    (void)kind;
+    if (key == NULL)
+        return MHD_YES;
+    if (value == NULL)
+        value = "";
+    /* The same list as the first pass; stop rather than overflow. */
+    if (hc->i == hc->n ||
+        strlen(key) + strlen(value) + 2 > (size_t)(hc->end - hc->p))
+        return MHD_NO;
+    hc->v[hc->i].name = hdr_put(hc, key);
+    hc->v[hc->i].value = hdr_put(hc, value);
+    hc->i++;
+    return MHD_YES;
+}
+
+static void req_collect_headers(struct sl_http_req *req)
+{
+    struct hdr_copy hc = { 0 };
+    char *mem;
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, req_count_header,
+                              &hc);
+    if (hc.n == 0)
+        return;
+    mem = sl_xmalloc(hc.n * sizeof(*hc.v) + hc.bytes);
+    hc.v = (struct sl_http_header *)(void *)mem;
+    hc.p = mem + hc.n * sizeof(*hc.v);
+    hc.end = hc.p + hc.bytes;
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, req_copy_header, &hc);
+    req->hdrs = hc.v;
+    req->nhdrs = hc.i;
 }
 
 /* The path of a request-target, raw, without query or fragment. */
@@ -403,6 +533,9 @@ static void srv_conn_notify(void *cls, struct MHD_Connection *conn,
         sc->srv = srv;
         ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         sc->fd = ci != NULL ? ci->connect_fd : -1;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        req_format_peer(ci ? ci->client_addr : NULL, sc->peer,
+                        sizeof(sc->peer));
         sc->head_timer = sl_timer_new(srv->loop, srv_conn_head_timeout, sc);
         if (sc->fd >= 0)
             sl_timer_start(sc->head_timer, (uint64_t)srv->head_timeout_s * 1000,
@@ -439,12 +572,16 @@ static void *srv_uri_log(void *cls, const char *uri,
     sl_buf_init(&req->body, srv->max_body);
     sl_buf_init(&req->sq, srv->stream_queue);
     sl_http_headers_init(&req->resp_hdrs);
-    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    req_format_peer(ci ? ci->client_addr : NULL, req->peer, sizeof(req->peer));
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     req->sc = ci != NULL ? ci->socket_context : NULL;
-    if (req->sc != NULL)
+    if (req->sc != NULL) {
         req->sc->req = req;
+        memcpy(req->peer, req->sc->peer, sizeof(req->peer));
+    } else {
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        req_format_peer(ci ? ci->client_addr : NULL, req->peer,
+                        sizeof(req->peer));
+    }
     req->next = srv->reqs;
     if (srv->reqs != NULL)
         srv->reqs->prev = req;
@@ -486,8 +623,7 @@ static enum MHD_Result req_head_done(struct sl_http_req *req,
     int64_t n;
 
     req->method = sl_xstrdup(method ? method : "");
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, req_collect_header,
-                              req);
+    req_collect_headers(req);
     if (req->sc != NULL)
         sl_timer_stop(req->sc->head_timer);
     cl = sl_http_req_header(req, "Content-Length");
@@ -915,6 +1051,7 @@ int sl_http_server_new(struct sl_loop *loop,
     }
     di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     srv->run_timer = sl_timer_new(loop, srv_on_run_timer, srv);
+    srv->hup_timer = sl_timer_new(loop, srv_on_hup_timer, srv);
     srv->mhd_io = di != NULL ? sl_io_new(loop, di->epoll_fd, SL_IO_READ,
                                          srv_on_mhd_io, srv)
                              : NULL;
@@ -933,6 +1070,7 @@ int sl_http_server_new(struct sl_loop *loop,
 out:
     if (srv != NULL) {
         sl_timer_free(srv->run_timer);
+        sl_timer_free(srv->hup_timer);
         if (srv->mhd != NULL)
             MHD_stop_daemon(srv->mhd); /* closes the listen socket */
         else if (srv->listen_fd >= 0)
@@ -961,6 +1099,7 @@ void sl_http_server_free(struct sl_http_server *srv)
     for (req = srv->reqs; req != NULL; req = req->next) {
         if (!req->suspended)
             continue;
+        req_wait_unlink(req);
         sl_io_free(req->hup);
         req->hup = NULL;
         req->suspended = false;
@@ -981,5 +1120,6 @@ void sl_http_server_free(struct sl_http_server *srv)
         req_free(req);
     }
     sl_timer_free(srv->run_timer);
+    sl_timer_free(srv->hup_timer);
     sl_free(srv);
 }

@@ -1,10 +1,13 @@
 /*
  * proto/json.c - the CloudEvents JSON event format and batch format.
  *
- * Parsing goes through json-c in strict mode. Encoding builds the attribute
- * object with json-c and splices JSON data in verbatim (after checking it
- * parses), so a JSON payload keeps its exact bytes through a structured
- * hop. See proto/json.h for the data/data_base64 rules.
+ * Parsing goes through json-c in strict mode. Encoding writes the JSON
+ * text directly (the same bytes json-c writes; json-c builds the object
+ * for the rare cases the direct writer leaves to it, such as 0.3 events)
+ * and splices JSON data in verbatim after checking it parses (a quick
+ * scanner for the common payload, json-c when it is not sure), so a JSON
+ * payload keeps its exact bytes through a structured hop. See
+ * proto/json.h for the data/data_base64 rules.
  */
 #include "proto/json.h"
 
@@ -339,6 +342,203 @@ static struct json_object *json_attr_value(const struct sl_ce_attr *a)
     }
 }
 
+/*
+ * A quick check for the common JSON payload, without building a tree.
+ * Returns 1 when s[0..n) is certainly one JSON value json_parse() accepts,
+ * 0 when not sure (or not JSON): the caller then asks json_parse(). It is
+ * only sure about a strict subset of RFC 8259 that json-c's strict parser
+ * takes in every version: ASCII only (json-c's UTF-8 check is not ours),
+ * nesting up to JSON_QUICK_DEPTH, numbers of at most 18 characters with
+ * an exponent of at most two digits (no overflow), and no \u escape of a
+ * surrogate.
+ */
+#define JSON_QUICK_DEPTH 64
+
+static bool json_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool json_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool json_hex(char c)
+{
+    return json_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string from s[*i] (the opening quote); 1 = sure, 0 = not. */
+static int json_quick_string(const char *s, size_t n, size_t *i)
+{
+    size_t p = *i + 1;
+
+    for (; p < n; p++) {
+        unsigned char c = (unsigned char)s[p];
+        if (c == '"') {
+            *i = p + 1;
+            return 1;
+        }
+        if (c < 0x20 || c >= 0x80)
+            return 0;
+        if (c != '\\')
+            continue;
+        if (++p >= n)
+            return 0;
+        switch (s[p]) {
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            break;
+        case 'u':
+            if (p + 4 >= n || !json_hex(s[p + 1]) || !json_hex(s[p + 2]) ||
+                !json_hex(s[p + 3]) || !json_hex(s[p + 4]))
+                return 0;
+            /* D800-DFFF: surrogates, whose handling differs by version */
+            if ((s[p + 1] == 'd' || s[p + 1] == 'D') &&
+                strchr("89abcdefABCDEF", s[p + 2]) != NULL)
+                return 0;
+            p += 4;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* A number from s[*i]; 1 = sure, 0 = not. */
+static int json_quick_number(const char *s, size_t n, size_t *i)
+{
+    size_t p = *i, start = *i, exp_digits = 0;
+
+    if (p < n && s[p] == '-')
+        p++;
+    if (p >= n || !json_digit(s[p]))
+        return 0;
+    if (s[p] == '0')
+        p++;
+    else
+        while (p < n && json_digit(s[p]))
+            p++;
+    if (p < n && s[p] == '.') {
+        p++;
+        if (p >= n || !json_digit(s[p]))
+            return 0;
+        while (p < n && json_digit(s[p]))
+            p++;
+    }
+    if (p < n && (s[p] == 'e' || s[p] == 'E')) {
+        p++;
+        if (p < n && (s[p] == '+' || s[p] == '-'))
+            p++;
+        while (p < n && json_digit(s[p])) {
+            p++;
+            exp_digits++;
+        }
+        if (exp_digits == 0 || exp_digits > 2)
+            return 0;
+    }
+    if (p - start > 18)
+        return 0;
+    *i = p;
+    return 1;
+}
+
+static int json_quick_valid(const char *s, size_t n)
+{
+    /* stack[d] is the container open at depth d: '{' or '[' */
+    char stack[JSON_QUICK_DEPTH];
+    size_t i = 0, d = 0;
+
+    for (;;) {
+        /* a value */
+        while (i < n && json_ws(s[i]))
+            i++;
+        if (i >= n)
+            return 0;
+        switch (s[i]) {
+        case '{':
+        case '[':
+            if (d == JSON_QUICK_DEPTH)
+                return 0;
+            stack[d++] = s[i++];
+            while (i < n && json_ws(s[i]))
+                i++;
+            if (i < n && s[i] == (stack[d - 1] == '{' ? '}' : ']')) {
+                i++;
+                d--;
+                break; /* empty container: a complete value */
+            }
+            if (stack[d - 1] == '{') {
+                if (i >= n || s[i] != '"' || !json_quick_string(s, n, &i))
+                    return 0;
+                while (i < n && json_ws(s[i]))
+                    i++;
+                if (i >= n || s[i++] != ':')
+                    return 0;
+            }
+            continue; /* its first member's value */
+        case '"':
+            if (!json_quick_string(s, n, &i))
+                return 0;
+            break;
+        case 't':
+            if (n - i < 4 || memcmp(s + i, "true", 4) != 0)
+                return 0;
+            i += 4;
+            break;
+        case 'f':
+            if (n - i < 5 || memcmp(s + i, "false", 5) != 0)
+                return 0;
+            i += 5;
+            break;
+        case 'n':
+            if (n - i < 4 || memcmp(s + i, "null", 4) != 0)
+                return 0;
+            i += 4;
+            break;
+        default:
+            if (!json_quick_number(s, n, &i))
+                return 0;
+            break;
+        }
+        /* after a complete value: close containers or go to the next */
+        for (;;) {
+            while (i < n && json_ws(s[i]))
+                i++;
+            if (d == 0)
+                return i == n ? 1 : 0;
+            if (i >= n)
+                return 0;
+            if (s[i] == (stack[d - 1] == '{' ? '}' : ']')) {
+                i++;
+                d--;
+                continue;
+            }
+            if (s[i++] != ',')
+                return 0;
+            if (stack[d - 1] == '{') {
+                while (i < n && json_ws(s[i]))
+                    i++;
+                if (i >= n || s[i] != '"' || !json_quick_string(s, n, &i))
+                    return 0;
+                while (i < n && json_ws(s[i]))
+                    i++;
+                if (i >= n || s[i++] != ':')
+                    return 0;
+            }
+            break; /* the next value */
+        }
+    }
+}
+
 /* How the data goes into the JSON form. */
 enum json_data_form {
     JSON_DATA_NONE,
@@ -355,8 +555,11 @@ static enum json_data_form json_data_form(const struct sl_event *ev)
         return JSON_DATA_NONE;
     if (sl_ce_is_json_type(ct)) {
         struct json_object *tmp;
-        if (ev->data_len > 0 &&
-            json_parse((const char *)ev->data, ev->data_len, &tmp, NULL) == 0) {
+        if (ev->data_len == 0)
+            return JSON_DATA_B64;
+        if (json_quick_valid((const char *)ev->data, ev->data_len))
+            return JSON_DATA_RAW;
+        if (json_parse((const char *)ev->data, ev->data_len, &tmp, NULL) == 0) {
             json_object_put(tmp);
             return JSON_DATA_RAW;
         }
@@ -410,14 +613,142 @@ struct json_object *sl_ce_json_to_object(const struct sl_event *ev)
     return obj;
 }
 
+/*
+ * Append s[0..n) as a JSON string, escaped as json-c escapes it with
+ * JSON_C_TO_STRING_NOSLASHESCAPE: the short escapes, \u00xx (lower-case
+ * hex) for other control bytes, everything else verbatim.
+ */
+static int json_put_string(struct sl_buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    int rc = sl_buf_appendc(out, '"');
+
+    for (i = 0; rc == 0 && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[7] = { '\\', 0 };
+        size_t elen = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            esc[1] = (char)c;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            if (c >= 0x20) {
+                run++;
+                continue;
+            }
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            elen = 6;
+            break;
+        }
+        rc = sl_buf_append(out, s + i - run, run);
+        run = 0;
+        if (rc == 0)
+            rc = sl_buf_append(out, esc, elen);
+    }
+    if (rc == 0)
+        rc = sl_buf_append(out, s + n - run, run);
+    if (rc == 0)
+        rc = sl_buf_appendc(out, '"');
+    return rc;
+}
+
+/*
+ * The common case written directly, byte for byte what the json-c path
+ * below writes: a 1.0 event whose attributes do not collide with the data
+ * members. Returns 1 when it did not apply (nothing appended).
+ */
+static int json_encode_direct(const struct sl_event *ev,
+                              enum json_data_form form, struct sl_buf *out)
+{
+    size_t i;
+    int rc;
+
+    if (ev->version != SL_CE_V10)
+        return 1;
+    for (i = 0; i < ev->nattrs; i++)
+        if (strcmp(ev->attrs[i].name, "data") == 0 ||
+            strcmp(ev->attrs[i].name, "data_base64") == 0)
+            return 1;
+    rc = sl_buf_appendc(out, '{');
+    for (i = 0; rc == 0 && i < ev->nattrs; i++) {
+        const struct sl_ce_attr *a = &ev->attrs[i];
+        if (i > 0)
+            rc = sl_buf_appendc(out, ',');
+        if (rc == 0)
+            rc = json_put_string(out, a->name, strlen(a->name));
+        if (rc == 0)
+            rc = sl_buf_appendc(out, ':');
+        if (rc < 0)
+            break;
+        switch (a->type) {
+        case SL_CE_BOOL:
+            rc = sl_buf_appends(out, a->value[0] == 't' ? "true" : "false");
+            break;
+        case SL_CE_INT: {
+            /* as json_attr_value: digits folded into an int32 */
+            int64_t v = 0;
+            const char *p = a->value;
+            bool neg = *p == '-';
+            for (p += neg; *p; p++)
+                v = v * 10 + (*p - '0');
+            rc = sl_buf_appendf(out, "%d", (int)(int32_t)(neg ? -v : v));
+            break;
+        }
+        default:
+            rc = json_put_string(out, a->value, a->len);
+            break;
+        }
+    }
+    if (rc == 0 && form != JSON_DATA_NONE)
+        rc = sl_buf_appends(out, form == JSON_DATA_B64 ? ",\"data_base64\":"
+                                                       : ",\"data\":");
+    if (rc == 0 && form == JSON_DATA_RAW)
+        rc = sl_buf_append(out, ev->data, ev->data_len);
+    if (rc == 0 && form == JSON_DATA_STRING)
+        rc = json_put_string(out, (const char *)ev->data, ev->data_len);
+    if (rc == 0 && form == JSON_DATA_B64) {
+        rc = sl_buf_appendc(out, '"');
+        if (rc == 0)
+            rc = sl_base64_encode(ev->data, ev->data_len, out);
+        if (rc == 0)
+            rc = sl_buf_appendc(out, '"');
+    }
+    if (rc == 0)
+        rc = sl_buf_appendc(out, '}');
+    return rc;
+}
+
 int sl_ce_json_encode(const struct sl_event *ev, struct sl_buf *out)
 {
     struct json_object *obj;
     const char *txt;
     size_t len;
     int rc;
-    bool raw = json_data_form(ev) == JSON_DATA_RAW;
+    enum json_data_form form = json_data_form(ev);
+    bool raw = form == JSON_DATA_RAW;
 
+    rc = json_encode_direct(ev, form, out);
+    if (rc <= 0)
+        return rc;
     if (raw) {
         /* Attributes through json-c, then the data bytes verbatim. */
         struct sl_event tmp = *ev;

@@ -231,6 +231,182 @@ TEST(json_bytes_kept_verbatim_on_encode)
     sl_event_unref(ev);
 }
 
+/* Encode 'data' as application/json; true when it went in verbatim. */
+static bool encodes_raw(const char *data, size_t n)
+{
+    struct sl_event *ev = sl_event_new(SL_CE_V10), *again;
+    struct sl_buf b;
+    bool raw;
+
+    ASSERT_OK(sl_event_set_str(ev, "id", "1", NULL));
+    ASSERT_OK(sl_event_set_str(ev, "source", "/s", NULL));
+    ASSERT_OK(sl_event_set_str(ev, "type", "t", NULL));
+    ASSERT_OK(
+        sl_event_set_str(ev, "datacontenttype", "application/json", NULL));
+    sl_event_set_data(ev, data, n);
+    sl_buf_init(&b, SL_BUF_UNLIMITED);
+    ASSERT_OK(sl_ce_json_encode(ev, &b));
+    raw = strstr(sl_buf_str(&b), "\"data_base64\":") == NULL;
+    if (raw) {
+        ASSERT(b.len > n + 1);
+        ASSERT_MEM_EQ(b.data + b.len - n - 1, n, data, n);
+    }
+    /* Either way the record decodes; data_base64 to the same bytes. */
+    again = dec_ok(sl_buf_str(&b));
+    if (!raw)
+        ASSERT_MEM_EQ(again->data, again->data_len, data, n);
+    sl_event_unref(again);
+    sl_buf_fini(&b);
+    sl_event_unref(ev);
+    return raw;
+}
+
+TEST(json_data_check_matches_parser)
+{
+    /* JSON: spliced in verbatim, whether the quick check or json-c says so */
+    static const char *const json[] = {
+        "{}",
+        "[]",
+        " [ ] ",
+        "0",
+        "-0",
+        "1.5e10",
+        "-12.25E-3",
+        "1e+99",
+        "\"\"",
+        "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\u0000\"",
+        "true",
+        "false",
+        "null",
+        "{\"a\":[1,{\"b\":null}],\"c\":\"d\"}",
+        "\t{\r\n\"a\" :\t[ 1 , 2 ] } \n",
+        /* beyond the quick check, still JSON for json-c */
+        "\"caf\xc3\xa9\"",
+        "\"\\ud83d\\ude00\"",
+        "123456789012345678901234",
+        "1e300",
+        "0.12345678901234567890",
+    };
+    /* not JSON: data_base64 */
+    static const char *const not_json[] = {
+        "{",     "}",    "[1,]",  "{\"a\":1,}", "{\"a\"}",  "{\"a\" 1}",
+        "{a:1}", "01",   ".5",    "-",          "+1",       "1e",
+        "tru",   "True", "nul",   "\"abc",      "\"a\\x\"", "\"\\u12\"",
+        "1 2",   "{} x", "[1] ]", "'a'",        "\"\\",     " ",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(json) / sizeof(json[0]); i++)
+        if (!encodes_raw(json[i], strlen(json[i])))
+            CHECK_FAIL("'%s' should go in as JSON", json[i]);
+    for (i = 0; i < sizeof(not_json) / sizeof(not_json[0]); i++)
+        if (encodes_raw(not_json[i], strlen(not_json[i])))
+            CHECK_FAIL("'%s' should go in as data_base64", not_json[i]);
+    /* Nesting beyond the quick check, and beyond json-c's limit. */
+    {
+        char deep[2 * 200];
+        memset(deep, '[', 100);
+        memset(deep + 100, ']', 100);
+        ASSERT(encodes_raw(deep, 200));
+        memset(deep, '[', 200);
+        memset(deep + 200, ']', 200);
+        ASSERT(!encodes_raw(deep, 400));
+    }
+    /* Random strings of JSON's bytes: whatever goes in verbatim must
+     * decode again (encodes_raw checks the record decodes). */
+    {
+        static const char abc[] = "{}[]\":,0123456789.-eE+truefalsn \\/u";
+        uint32_t x = 12345;
+        char buf[16];
+        for (i = 0; i < 20000; i++) {
+            size_t n = 1 + i % sizeof(buf), k;
+            for (k = 0; k < n; k++) {
+                x = x * 1103515245u + 12345u;
+                buf[k] = abc[(x >> 16) % (sizeof(abc) - 1)];
+            }
+            (void)encodes_raw(buf, n);
+        }
+    }
+    /* An embedded NUL byte is not JSON text. */
+    ASSERT(!encodes_raw("[1]\0", 4));
+}
+
+/* What the json-c path writes for 'ev' (attributes via json-c). */
+static void encode_via_json_c(const struct sl_event *ev, bool raw,
+                              struct sl_buf *out)
+{
+    struct sl_event tmp = *ev;
+    struct json_object *obj;
+    const char *txt;
+    size_t len;
+
+    if (raw)
+        tmp.has_data = false;
+    obj = sl_ce_json_to_object(&tmp);
+    txt = json_object_to_json_string_length(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    if (raw) {
+        ASSERT_OK(sl_buf_append(out, txt, len - 1));
+        ASSERT_OK(sl_buf_appends(out, ",\"data\":"));
+        ASSERT_OK(sl_buf_append(out, ev->data, ev->data_len));
+        ASSERT_OK(sl_buf_appendc(out, '}'));
+    } else {
+        ASSERT_OK(sl_buf_append(out, txt, len));
+    }
+    json_object_put(obj);
+}
+
+TEST(direct_encoding_matches_json_c)
+{
+    static const struct {
+        const char *ctype; /* NULL: none */
+        const char *data;  /* NULL: no data */
+        size_t len;
+        bool raw;
+    } cases[] = {
+#define D(lit) lit, sizeof(lit) - 1
+        { NULL, NULL, 0, false },
+        { "application/json", D("{\"a\":[1,2.5,\"x\"]}"), true },
+        { "application/json", D("not json"), false },
+        { "text/plain", D("line\n\t\"q\" \\ / \x01\x1f\x7f caf\xc3\xa9"),
+          false },
+        { "text/plain", D("nul\0inside"), false },
+        { "application/octet-stream", D("\x00\xff\xfe/+"), false },
+#undef D
+        { NULL, "", 0, false },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sl_event *ev = sl_event_new(SL_CE_V10);
+        struct sl_buf got, want;
+
+        ASSERT_OK(sl_event_set_str(ev, "id", "1", NULL));
+        ASSERT_OK(sl_event_set_str(ev, "xstr", "a\"b\\c/\xc3\xa9", NULL));
+        ASSERT_OK(sl_event_set_str(ev, "source", "/s?x=1&y=</script>", NULL));
+        ASSERT_OK(sl_event_set_str(ev, "type", "t", NULL));
+        ASSERT_OK(sl_event_set_str(ev, "time", "2024-01-02T03:04:05.5Z", NULL));
+        ASSERT_OK(
+            sl_event_set_int(ev, "knativebrokerttl", -2147483647 - 1, NULL));
+        ASSERT_OK(sl_event_set_int(ev, "count", 255, NULL));
+        ASSERT_OK(sl_event_set_bool(ev, "flag", true, NULL));
+        ASSERT_OK(sl_event_set_bool(ev, "other", false, NULL));
+        if (cases[i].ctype != NULL)
+            ASSERT_OK(
+                sl_event_set_str(ev, "datacontenttype", cases[i].ctype, NULL));
+        if (cases[i].data != NULL)
+            sl_event_set_data(ev, cases[i].data, cases[i].len);
+        sl_buf_init(&got, SL_BUF_UNLIMITED);
+        sl_buf_init(&want, SL_BUF_UNLIMITED);
+        ASSERT_OK(sl_ce_json_encode(ev, &got));
+        encode_via_json_c(ev, cases[i].raw, &want);
+        ASSERT_MEM_EQ(got.data, got.len, want.data, want.len);
+        sl_buf_fini(&got);
+        sl_buf_fini(&want);
+        sl_event_unref(ev);
+    }
+}
+
 TEST(v03)
 {
     struct sl_event *ev, *again;
