@@ -13,10 +13,14 @@
  * the queue and go into the next transaction together. The queue (ops,
  * stop, busy) and the counters are guarded by 'mu'.
  *
- * Progress (DONE, RETRY) is gathered on the loop thread: one coalesced
- * PROGRESS op per subscription per loop iteration, all handed to the
- * writer at once by a zero-delay flush timer; the writer coalesces again
+ * Writes made on the loop thread (appends, DONE, RETRY) are gathered for
+ * the rest of the loop iteration and handed to the writer at once, in
+ * their order, by a zero-delay flush timer (one lock, one wake-up, and a
+ * burst of requests shares one transaction). Progress is one coalesced
+ * PROGRESS op per subscription per iteration; the writer coalesces again
  * per group per transaction (one cursor UPDATE for the group's last op).
+ * The completions of one commit go back to the loop as one task; with
+ * no subscription the committed records are not decoded for the cache.
  *
  * Schema (docs/broker.md explains the invariants):
  *   events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts, size, body, headers)
@@ -32,6 +36,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,6 +100,10 @@ struct op {
     int64_t max_age_ms;
     uint64_t max_bytes;
     uint64_t removed;
+    /* APPEND, writer: committed while no subscription existed, so its
+     * records were not decoded for the cache (ops_complete moves the
+     * cache's tail past them instead) */
+    bool uncached;
 };
 
 /* A decoded record shared by the subscriptions (ev NULL: does not decode). */
@@ -198,6 +207,7 @@ struct emb {
     bool stop, busy;
     struct sl_backend_stats stats;
     struct emb_sub *subs;
+    atomic_bool has_subs; /* subs != NULL, for the writer */
     /* loop thread: progress ops not yet handed to the writer */
     struct op *pend_head, *pend_tail;
     struct sl_timer *flush;
@@ -504,18 +514,37 @@ static void op_free(struct op *op)
 }
 
 static void cache_clear(struct emb *e);
+static void pump_all(struct emb *e);
 static void fresh_ready(void *arg);
 
-/* Loop thread: an append's or a retention's completion. */
-static void op_complete(void *arg)
+/*
+ * Loop thread: the completions of one commit (appends, retentions,
+ * forgets), a list in queue order, each called then freed.
+ */
+static void ops_complete(void *arg)
 {
-    struct op *op = arg;
+    struct emb *e = NULL;
+    uint64_t tail = 0;
 
-    /* Records removed by retention must not be served from the cache. */
-    if (op->kind == OP_RETENTION && op->rc == 0 && op->removed > 0)
-        cache_clear(op->e);
-    op->done(op->arg, op->rc);
-    op_free(op);
+    for (struct op *op = arg, *next; op; op = next) {
+        next = op->next;
+        /* Records removed by retention must not be served from the cache. */
+        if (op->kind == OP_RETENTION && op->rc == 0 && op->removed > 0)
+            cache_clear(op->e);
+        if (op->uncached && op->rc == 0 && op->n > 0) {
+            e = op->e;
+            tail = op->seqs[op->n - 1];
+        }
+        op->done(op->arg, op->rc);
+        op_free(op);
+    }
+    /* Records committed without a cache entry: the window restarts above
+     * them, so they are read from the database when asked for. */
+    if (e != NULL && tail > e->tail_seq) {
+        e->tail_seq = tail;
+        cache_clear(e);
+        pump_all(e);
+    }
 }
 
 /*
@@ -655,12 +684,17 @@ static void *writer_main(void *arg)
             w_kept(e, W_ROLLBACK);
         }
 
-        struct fresh *fr = rc == 0 ? w_fresh_take(e, batch) : NULL;
+        /* Decode for the cache only when someone may read it: with no
+         * subscription the loop just moves the cache's tail (a later
+         * subscriber reads these records from the database). */
+        bool cache = atomic_load(&e->has_subs);
+        struct fresh *fr = rc == 0 && cache ? w_fresh_take(e, batch) : NULL;
         uint64_t appends = 0, events = 0, removed = 0;
         for (struct op *op = batch; op; op = op->next) {
             if (rc == 0 && op->kind == OP_APPEND) {
                 appends++;
                 events += op->n;
+                op->uncached = !cache;
             }
             if (rc == 0 && op->kind == OP_RETENTION)
                 removed += op->removed;
@@ -674,14 +708,22 @@ static void *writer_main(void *arg)
             e->stats.removed += removed;
         }
         pthread_mutex_unlock(&e->mu);
+        /* One task for the whole commit: the ops with a completion, in
+         * queue order (one post, not one per append). */
+        struct op *chead = NULL, **ctail = &chead;
         for (struct op *op = batch, *next; op; op = next) {
             next = op->next;
             op->rc = rc;
-            if (op->done)
-                sl_loop_post(e->base.loop, op_complete, op);
-            else
+            op->next = NULL;
+            if (op->done) {
+                *ctail = op;
+                ctail = &op->next;
+            } else {
                 op_free(op);
+            }
         }
+        if (chead)
+            sl_loop_post(e->base.loop, ops_complete, chead);
         if (fr) {
             w_fresh_decode(e, fr);
             sl_loop_post(e->base.loop, fresh_ready, fr);
@@ -716,13 +758,17 @@ static void enqueue(struct emb *e, struct op *op)
 }
 
 /*
- * Loop thread: queue a progress op for the flush at the end of this loop
- * iteration. Order among pending ops is kept, and they go to the writer
- * before anything enqueued after the flush.
+ * Loop thread: queue a write (append, progress, retry) for the flush at
+ * the end of this loop iteration. Order among pending ops is kept, and
+ * they go to the writer before anything enqueued after the flush.
  */
 static void pend(struct emb *e, struct op *op)
 {
     op->e = e;
+    if (!e->flush) { /* not opened: straight to the queue, as before */
+        enqueue(e, op);
+        return;
+    }
     if (e->pend_tail)
         e->pend_tail->next = op;
     else
@@ -732,7 +778,7 @@ static void pend(struct emb *e, struct op *op)
         sl_timer_start(e->flush, 0, 0);
 }
 
-/* Loop thread: hand the pending progress ops to the writer. */
+/* Loop thread: hand the pending writes to the writer, in their order. */
 static void flush_pending(struct emb *e)
 {
     struct op *first = e->pend_head, *last = e->pend_tail;
@@ -1057,7 +1103,9 @@ static int emb_append(struct sl_backend *b, struct sl_event *const *events,
     op->ts = wall_ms();
     op->done = done;
     op->arg = arg;
-    enqueue(e, op);
+    /* With the other writes of this loop iteration, in one hand-off at
+     * its end: a burst of requests shares one transaction. */
+    pend(e, op);
     return 0;
 }
 
@@ -1710,6 +1758,7 @@ static int emb_subscribe(struct sl_backend *b, const char *group,
     s->timer = sl_timer_new(b->loop, on_timer, s);
     s->next = e->subs;
     e->subs = s;
+    atomic_store(&e->has_subs, true);
     *out = &s->base;
     sl_timer_start(s->timer, 0, 0); /* first pump from the loop */
     return 0;
@@ -1768,6 +1817,7 @@ static void sub_free(struct emb_sub *s)
             *pp = s->next;
             break;
         }
+    atomic_store(&e->has_subs, e->subs != NULL);
     for (size_t i = 0; i < s->ninflight; i++) {
         sl_event_unref(s->inflight[i]->rec.ev);
         sl_free(s->inflight[i]);

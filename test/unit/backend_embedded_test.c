@@ -525,6 +525,48 @@ TEST(group_commit_batches_concurrent_appends)
     fx_fini(&f);
 }
 
+/* The appends of one loop iteration reach the writer together: one
+ * transaction, not one for the first and one for the rest. */
+TEST(appends_of_one_iteration_share_a_transaction)
+{
+    struct fx f;
+    struct sl_backend_stats before, after;
+
+    fx_init(&f);
+    run_for(&f, 5);
+    sl_backend_stats(f.b, &before);
+    append_range(&f, 1, 50); /* 50 appends, then the loop runs */
+    sl_backend_stats(f.b, &after);
+    ASSERT_EQ(after.events - before.events, 50);
+    ASSERT_EQ(after.transactions - before.transactions, 1);
+    fx_fini(&f);
+}
+
+/* Records committed while a group had no subscription are not decoded
+ * for the cache; a later subscription reads them from the database, and
+ * records appended while it is subscribed come through the cache. */
+TEST(records_appended_without_subscription_are_read_later)
+{
+    struct fx f;
+    struct rec_sub r = { .auto_done = true };
+
+    fx_init(&f);
+    subscribe(&f, &r, "g", 8);
+    run_for(&f, 5);
+    unsubscribe(&r);
+    append_range(&f, 1, 100); /* no subscription: not cached */
+    subscribe(&f, &r, "g", 8);
+    wait_seen(&f, &r, 100);
+    append_range(&f, 101, 130);
+    wait_seen(&f, &r, 130);
+    run_for(&f, 20);
+    ASSERT_EQ(r.nseen, 130);
+    for (int i = 0; i < 130; i++)
+        ASSERT_EQ(r.seen[i], i + 1);
+    unsubscribe(&r);
+    fx_fini(&f);
+}
+
 TEST(order_and_max_outstanding)
 {
     struct fx f;
