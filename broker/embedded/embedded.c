@@ -56,6 +56,17 @@
 #define EMB_CACHE_BYTES (8u << 20) /* sl_event_size() summed */
 #define EMB_READ_BATCH  64         /* rows per backlog read */
 
+/* WAL checkpoints (writer thread, between transactions): when the queue
+ * is empty and the WAL holds EMB_CKPT_BYTES (SQLite's default of 1,000
+ * pages of 4 KiB), or after any commit once it holds EMB_CKPT_FORCE
+ * (bounds the WAL under a load that never lets the queue empty). */
+#define EMB_CKPT_BYTES (4u << 20)
+#define EMB_CKPT_FORCE (32u << 20)
+/* Page size of new databases: a commit of a few dozen 1 KiB events is a
+ * few WAL frames (two writes each), not dozens. Older databases keep
+ * theirs (SQLite cannot change it in WAL mode). */
+#define EMB_PAGE_SIZE  "16384"
+
 enum op_kind {
     OP_APPEND,
     OP_GROUP,    /* create the group row if missing */
@@ -200,6 +211,8 @@ struct emb {
     sqlite3_stmt *w_st[W_NSTMT];    /* wdb */
     pthread_t thr;
     bool thr_started;
+    int wal_pages; /* writer: pages in the WAL after the last commit */
+    int ckpt_pages, ckpt_force; /* the thresholds above, in pages */
     pthread_mutex_t mu;
     pthread_cond_t cv;   /* queue not empty, or stop */
     pthread_cond_t idle; /* queue drained and writer idle */
@@ -657,12 +670,42 @@ static int w_kept(struct emb *e, int which)
     return w_run(e->w_st[which]);
 }
 
+/*
+ * Writer connection's WAL hook (replaces SQLite's auto-checkpoint, which
+ * would run inside COMMIT, before the batch's 202s could go out): only
+ * note the WAL's size; writer_main checkpoints between transactions.
+ */
+static int w_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    ((struct emb *)arg)->wal_pages = pages;
+    return SQLITE_OK;
+}
+
+/* A PASSIVE checkpoint: copies what no reader still needs, never waits. */
+static void w_checkpoint(struct emb *e)
+{
+    if (sqlite3_wal_checkpoint_v2(e->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                  NULL) != SQLITE_OK)
+        sl_log_write(SL_LOG_WARN, &e->log, NULL, "checkpoint failed: %s",
+                     sqlite3_errmsg(e->wdb));
+    e->wal_pages = 0; /* the next commit's hook tells what is left */
+}
+
 static void *writer_main(void *arg)
 {
     struct emb *e = arg;
 
     pthread_mutex_lock(&e->mu);
     for (;;) {
+        if (!e->head && !e->stop && e->wal_pages >= e->ckpt_pages) {
+            /* idle: nobody waits for this checkpoint */
+            pthread_mutex_unlock(&e->mu);
+            w_checkpoint(e);
+            pthread_mutex_lock(&e->mu);
+            continue;
+        }
         while (!e->head && !e->stop)
             pthread_cond_wait(&e->cv, &e->mu);
         if (!e->head)
@@ -728,6 +771,8 @@ static void *writer_main(void *arg)
             w_fresh_decode(e, fr);
             sl_loop_post(e->base.loop, fresh_ready, fr);
         }
+        if (e->wal_pages >= e->ckpt_force)
+            w_checkpoint(e);
         pthread_mutex_lock(&e->mu);
         e->busy = false;
         pthread_cond_broadcast(&e->idle);
@@ -893,6 +938,25 @@ static void open_done(void *arg)
     sl_free(r);
 }
 
+/* The checkpoint thresholds in pages of this database; the WAL hook. */
+static int w_ckpt_setup(struct emb *e)
+{
+    sqlite3_stmt *st;
+    int page = 0;
+
+    if (w_prep(e->wdb, "PRAGMA page_size", &st) < 0)
+        return SL_EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        page = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (page <= 0)
+        return SL_EIO;
+    e->ckpt_pages = (int)(EMB_CKPT_BYTES / (unsigned)page);
+    e->ckpt_force = (int)(EMB_CKPT_FORCE / (unsigned)page);
+    sqlite3_wal_hook(e->wdb, w_wal_hook, e);
+    return 0;
+}
+
 /* The highest seq ever appended (0 when none): where the cache starts. */
 static int log_tail(struct emb *e)
 {
@@ -918,7 +982,8 @@ static void emb_open(struct sl_backend *b, sl_backend_done_fn *done, void *arg)
     int rc = open_db(e, &e->wdb);
 
     if (rc == 0)
-        rc = w_exec(e->wdb, "PRAGMA journal_mode=WAL;"
+        rc = w_exec(e->wdb, "PRAGMA page_size=" EMB_PAGE_SIZE ";"
+                            "PRAGMA journal_mode=WAL;"
                             "PRAGMA synchronous=FULL;");
     if (rc == 0)
         rc = w_exec(e->wdb, emb_schema);
@@ -943,6 +1008,8 @@ static void emb_open(struct sl_backend *b, sl_backend_done_fn *done, void *arg)
             rc = SL_EIO;
     if (rc == 0)
         rc = log_tail(e);
+    if (rc == 0) /* checkpoints between transactions, not in COMMIT */
+        rc = w_ckpt_setup(e);
     if (rc == 0) {
         e->ring = sl_xcalloc(EMB_CACHE_MAX, sizeof(*e->ring));
         e->win_lo = e->tail_seq + 1;
