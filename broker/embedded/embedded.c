@@ -21,6 +21,8 @@
  * per group per transaction (one cursor UPDATE for the group's last op).
  * The completions of one commit go back to the loop as one task; with
  * no subscription the committed records are not decoded for the cache.
+ * The writer checkpoints the WAL itself, between transactions (a WAL hook
+ * replaces SQLite's auto-checkpoint, which would run inside COMMIT).
  *
  * Schema (docs/broker.md explains the invariants):
  *   events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts, size, body, headers)
