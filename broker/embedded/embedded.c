@@ -13,10 +13,16 @@
  * the queue and go into the next transaction together. The queue (ops,
  * stop, busy) and the counters are guarded by 'mu'.
  *
- * Progress (DONE, RETRY) is gathered on the loop thread: one coalesced
- * PROGRESS op per subscription per loop iteration, all handed to the
- * writer at once by a zero-delay flush timer; the writer coalesces again
+ * Writes made on the loop thread (appends, DONE, RETRY) are gathered for
+ * the rest of the loop iteration and handed to the writer at once, in
+ * their order, by a zero-delay flush timer (one lock, one wake-up, and a
+ * burst of requests shares one transaction). Progress is one coalesced
+ * PROGRESS op per subscription per iteration; the writer coalesces again
  * per group per transaction (one cursor UPDATE for the group's last op).
+ * The completions of one commit go back to the loop as one task; with
+ * no subscription the committed records are not decoded for the cache.
+ * The writer checkpoints the WAL itself, between transactions (a WAL hook
+ * replaces SQLite's auto-checkpoint, which would run inside COMMIT).
  *
  * Schema (docs/broker.md explains the invariants):
  *   events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts, size, body, headers)
@@ -32,6 +38,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +57,17 @@
 #define EMB_CACHE_MAX   1024       /* records */
 #define EMB_CACHE_BYTES (8u << 20) /* sl_event_size() summed */
 #define EMB_READ_BATCH  64         /* rows per backlog read */
+
+/* WAL checkpoints (writer thread, between transactions): when the queue
+ * is empty and the WAL holds EMB_CKPT_BYTES (SQLite's default of 1,000
+ * pages of 4 KiB), or after any commit once it holds EMB_CKPT_FORCE
+ * (bounds the WAL under a load that never lets the queue empty). */
+#define EMB_CKPT_BYTES (4u << 20)
+#define EMB_CKPT_FORCE (32u << 20)
+/* Page size of new databases: a commit of a few dozen 1 KiB events is a
+ * few WAL frames (two writes each), not dozens. Older databases keep
+ * theirs (SQLite cannot change it in WAL mode). */
+#define EMB_PAGE_SIZE  "16384"
 
 enum op_kind {
     OP_APPEND,
@@ -95,6 +113,10 @@ struct op {
     int64_t max_age_ms;
     uint64_t max_bytes;
     uint64_t removed;
+    /* APPEND, writer: committed while no subscription existed, so its
+     * records were not decoded for the cache (ops_complete moves the
+     * cache's tail past them instead) */
+    bool uncached;
 };
 
 /* A decoded record shared by the subscriptions (ev NULL: does not decode). */
@@ -191,6 +213,8 @@ struct emb {
     sqlite3_stmt *w_st[W_NSTMT];    /* wdb */
     pthread_t thr;
     bool thr_started;
+    int wal_pages; /* writer: pages in the WAL after the last commit */
+    int ckpt_pages, ckpt_force; /* the thresholds above, in pages */
     pthread_mutex_t mu;
     pthread_cond_t cv;   /* queue not empty, or stop */
     pthread_cond_t idle; /* queue drained and writer idle */
@@ -198,6 +222,7 @@ struct emb {
     bool stop, busy;
     struct sl_backend_stats stats;
     struct emb_sub *subs;
+    atomic_bool has_subs; /* subs != NULL, for the writer */
     /* loop thread: progress ops not yet handed to the writer */
     struct op *pend_head, *pend_tail;
     struct sl_timer *flush;
@@ -504,18 +529,37 @@ static void op_free(struct op *op)
 }
 
 static void cache_clear(struct emb *e);
+static void pump_all(struct emb *e);
 static void fresh_ready(void *arg);
 
-/* Loop thread: an append's or a retention's completion. */
-static void op_complete(void *arg)
+/*
+ * Loop thread: the completions of one commit (appends, retentions,
+ * forgets), a list in queue order, each called then freed.
+ */
+static void ops_complete(void *arg)
 {
-    struct op *op = arg;
+    struct emb *e = NULL;
+    uint64_t tail = 0;
 
-    /* Records removed by retention must not be served from the cache. */
-    if (op->kind == OP_RETENTION && op->rc == 0 && op->removed > 0)
-        cache_clear(op->e);
-    op->done(op->arg, op->rc);
-    op_free(op);
+    for (struct op *op = arg, *next; op; op = next) {
+        next = op->next;
+        /* Records removed by retention must not be served from the cache. */
+        if (op->kind == OP_RETENTION && op->rc == 0 && op->removed > 0)
+            cache_clear(op->e);
+        if (op->uncached && op->rc == 0 && op->n > 0) {
+            e = op->e;
+            tail = op->seqs[op->n - 1];
+        }
+        op->done(op->arg, op->rc);
+        op_free(op);
+    }
+    /* Records committed without a cache entry: the window restarts above
+     * them, so they are read from the database when asked for. */
+    if (e != NULL && tail > e->tail_seq) {
+        e->tail_seq = tail;
+        cache_clear(e);
+        pump_all(e);
+    }
 }
 
 /*
@@ -628,12 +672,42 @@ static int w_kept(struct emb *e, int which)
     return w_run(e->w_st[which]);
 }
 
+/*
+ * Writer connection's WAL hook (replaces SQLite's auto-checkpoint, which
+ * would run inside COMMIT, before the batch's 202s could go out): only
+ * note the WAL's size; writer_main checkpoints between transactions.
+ */
+static int w_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    ((struct emb *)arg)->wal_pages = pages;
+    return SQLITE_OK;
+}
+
+/* A PASSIVE checkpoint: copies what no reader still needs, never waits. */
+static void w_checkpoint(struct emb *e)
+{
+    if (sqlite3_wal_checkpoint_v2(e->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                  NULL) != SQLITE_OK)
+        sl_log_write(SL_LOG_WARN, &e->log, NULL, "checkpoint failed: %s",
+                     sqlite3_errmsg(e->wdb));
+    e->wal_pages = 0; /* the next commit's hook tells what is left */
+}
+
 static void *writer_main(void *arg)
 {
     struct emb *e = arg;
 
     pthread_mutex_lock(&e->mu);
     for (;;) {
+        if (!e->head && !e->stop && e->wal_pages >= e->ckpt_pages) {
+            /* idle: nobody waits for this checkpoint */
+            pthread_mutex_unlock(&e->mu);
+            w_checkpoint(e);
+            pthread_mutex_lock(&e->mu);
+            continue;
+        }
         while (!e->head && !e->stop)
             pthread_cond_wait(&e->cv, &e->mu);
         if (!e->head)
@@ -655,12 +729,17 @@ static void *writer_main(void *arg)
             w_kept(e, W_ROLLBACK);
         }
 
-        struct fresh *fr = rc == 0 ? w_fresh_take(e, batch) : NULL;
+        /* Decode for the cache only when someone may read it: with no
+         * subscription the loop just moves the cache's tail (a later
+         * subscriber reads these records from the database). */
+        bool cache = atomic_load(&e->has_subs);
+        struct fresh *fr = rc == 0 && cache ? w_fresh_take(e, batch) : NULL;
         uint64_t appends = 0, events = 0, removed = 0;
         for (struct op *op = batch; op; op = op->next) {
             if (rc == 0 && op->kind == OP_APPEND) {
                 appends++;
                 events += op->n;
+                op->uncached = !cache;
             }
             if (rc == 0 && op->kind == OP_RETENTION)
                 removed += op->removed;
@@ -674,18 +753,28 @@ static void *writer_main(void *arg)
             e->stats.removed += removed;
         }
         pthread_mutex_unlock(&e->mu);
+        /* One task for the whole commit: the ops with a completion, in
+         * queue order (one post, not one per append). */
+        struct op *chead = NULL, **ctail = &chead;
         for (struct op *op = batch, *next; op; op = next) {
             next = op->next;
             op->rc = rc;
-            if (op->done)
-                sl_loop_post(e->base.loop, op_complete, op);
-            else
+            op->next = NULL;
+            if (op->done) {
+                *ctail = op;
+                ctail = &op->next;
+            } else {
                 op_free(op);
+            }
         }
+        if (chead)
+            sl_loop_post(e->base.loop, ops_complete, chead);
         if (fr) {
             w_fresh_decode(e, fr);
             sl_loop_post(e->base.loop, fresh_ready, fr);
         }
+        if (e->wal_pages >= e->ckpt_force)
+            w_checkpoint(e);
         pthread_mutex_lock(&e->mu);
         e->busy = false;
         pthread_cond_broadcast(&e->idle);
@@ -716,13 +805,17 @@ static void enqueue(struct emb *e, struct op *op)
 }
 
 /*
- * Loop thread: queue a progress op for the flush at the end of this loop
- * iteration. Order among pending ops is kept, and they go to the writer
- * before anything enqueued after the flush.
+ * Loop thread: queue a write (append, progress, retry) for the flush at
+ * the end of this loop iteration. Order among pending ops is kept, and
+ * they go to the writer before anything enqueued after the flush.
  */
 static void pend(struct emb *e, struct op *op)
 {
     op->e = e;
+    if (!e->flush) { /* not opened: straight to the queue, as before */
+        enqueue(e, op);
+        return;
+    }
     if (e->pend_tail)
         e->pend_tail->next = op;
     else
@@ -732,7 +825,7 @@ static void pend(struct emb *e, struct op *op)
         sl_timer_start(e->flush, 0, 0);
 }
 
-/* Loop thread: hand the pending progress ops to the writer. */
+/* Loop thread: hand the pending writes to the writer, in their order. */
 static void flush_pending(struct emb *e)
 {
     struct op *first = e->pend_head, *last = e->pend_tail;
@@ -847,6 +940,25 @@ static void open_done(void *arg)
     sl_free(r);
 }
 
+/* The checkpoint thresholds in pages of this database; the WAL hook. */
+static int w_ckpt_setup(struct emb *e)
+{
+    sqlite3_stmt *st;
+    int page = 0;
+
+    if (w_prep(e->wdb, "PRAGMA page_size", &st) < 0)
+        return SL_EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        page = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (page <= 0)
+        return SL_EIO;
+    e->ckpt_pages = (int)(EMB_CKPT_BYTES / (unsigned)page);
+    e->ckpt_force = (int)(EMB_CKPT_FORCE / (unsigned)page);
+    sqlite3_wal_hook(e->wdb, w_wal_hook, e);
+    return 0;
+}
+
 /* The highest seq ever appended (0 when none): where the cache starts. */
 static int log_tail(struct emb *e)
 {
@@ -872,7 +984,8 @@ static void emb_open(struct sl_backend *b, sl_backend_done_fn *done, void *arg)
     int rc = open_db(e, &e->wdb);
 
     if (rc == 0)
-        rc = w_exec(e->wdb, "PRAGMA journal_mode=WAL;"
+        rc = w_exec(e->wdb, "PRAGMA page_size=" EMB_PAGE_SIZE ";"
+                            "PRAGMA journal_mode=WAL;"
                             "PRAGMA synchronous=FULL;");
     if (rc == 0)
         rc = w_exec(e->wdb, emb_schema);
@@ -897,6 +1010,8 @@ static void emb_open(struct sl_backend *b, sl_backend_done_fn *done, void *arg)
             rc = SL_EIO;
     if (rc == 0)
         rc = log_tail(e);
+    if (rc == 0) /* checkpoints between transactions, not in COMMIT */
+        rc = w_ckpt_setup(e);
     if (rc == 0) {
         e->ring = sl_xcalloc(EMB_CACHE_MAX, sizeof(*e->ring));
         e->win_lo = e->tail_seq + 1;
@@ -1057,7 +1172,9 @@ static int emb_append(struct sl_backend *b, struct sl_event *const *events,
     op->ts = wall_ms();
     op->done = done;
     op->arg = arg;
-    enqueue(e, op);
+    /* With the other writes of this loop iteration, in one hand-off at
+     * its end: a burst of requests shares one transaction. */
+    pend(e, op);
     return 0;
 }
 
@@ -1710,6 +1827,7 @@ static int emb_subscribe(struct sl_backend *b, const char *group,
     s->timer = sl_timer_new(b->loop, on_timer, s);
     s->next = e->subs;
     e->subs = s;
+    atomic_store(&e->has_subs, true);
     *out = &s->base;
     sl_timer_start(s->timer, 0, 0); /* first pump from the loop */
     return 0;
@@ -1768,6 +1886,7 @@ static void sub_free(struct emb_sub *s)
             *pp = s->next;
             break;
         }
+    atomic_store(&e->has_subs, e->subs != NULL);
     for (size_t i = 0; i < s->ninflight; i++) {
         sl_event_unref(s->inflight[i]->rec.ev);
         sl_free(s->inflight[i]);
