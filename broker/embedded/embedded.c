@@ -55,7 +55,7 @@
 
 /* Record cache bounds (decoded events kept for the subscriptions). */
 #define EMB_CACHE_MAX   1024       /* records */
-#define EMB_CACHE_BYTES (8u << 20) /* sl_event_size() summed */
+#define EMB_CACHE_BYTES (8u << 20) /* cent_bytes() summed */
 #define EMB_READ_BATCH  64         /* rows per backlog read */
 
 /* WAL checkpoints (writer thread, between transactions): when the queue
@@ -338,8 +338,12 @@ static int w_append(struct emb *e, struct op *op)
                               SQLITE_STATIC);
         else
             sqlite3_bind_null(st, 4);
-        if (w_run(st) < 0)
+        if (w_run(st) < 0) {
+            /* The bound memory goes with the op: leave nothing pointing
+             * at it. */
+            sqlite3_clear_bindings(st);
             return SL_EIO;
+        }
         op->seqs[i] = (uint64_t)sqlite3_last_insert_rowid(e->wdb);
     }
     sqlite3_clear_bindings(st);
@@ -1214,13 +1218,27 @@ static struct cent *ring_at(struct emb *e, size_t i)
     return &e->ring[(e->rhead + i) % EMB_CACHE_MAX];
 }
 
+/* What a cached event costs against EMB_CACHE_BYTES: its size plus its
+ * transport headers (up to SL_EVENT_MAX_HEADER_BYTES each). */
+static size_t cent_bytes(const struct sl_event *ev)
+{
+    size_t n;
+
+    if (ev == NULL)
+        return 0;
+    n = sl_event_size(ev);
+    for (size_t i = 0; i < ev->nhdrs; i++)
+        n += strlen(ev->hdrs[i].name) + strlen(ev->hdrs[i].value);
+    return n;
+}
+
 static void ring_pop(struct emb *e)
 {
     struct cent *c = ring_at(e, 0);
 
     e->win_lo = c->seq + 1; /* nothing between it and the next entry */
     if (c->ev) {
-        e->rbytes -= sl_event_size(c->ev);
+        e->rbytes -= cent_bytes(c->ev);
         sl_event_unref(c->ev);
     }
     e->rhead = (e->rhead + 1) % EMB_CACHE_MAX;
@@ -1258,7 +1276,7 @@ static void fresh_ready(void *arg)
 
     for (size_t i = 0; i < f->n; i++) {
         struct cent *c = &f->ents[i];
-        size_t size = c->ev ? sl_event_size(c->ev) : 0;
+        size_t size = cent_bytes(c->ev);
 
         if (c->seq <= e->tail_seq) { /* cannot happen: seqs only grow */
             if (c->ev)
