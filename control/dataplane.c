@@ -188,6 +188,16 @@ static void dp_broker_free(void *v)
     sl_free(e);
 }
 
+/* Free an entry already out of the map, or leave it to the retention
+ * pass still running on it. */
+static void dp_broker_forget(struct dp_broker *e)
+{
+    if (e->retaining)
+        e->dead = true; /* the retention done frees it */
+    else
+        dp_broker_free(e);
+}
+
 static void dp_set_why(char *reason, size_t rn, char *msg, size_t mn,
                        const char *r, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -239,10 +249,7 @@ static void dp_broker_closed(void *arg, int rc)
         void *old = NULL;
 
         sl_map_del(&dp->brokers, e->key, &old);
-        if (e->retaining)
-            e->dead = true; /* the retention done frees it */
-        else
-            dp_broker_free(e);
+        dp_broker_forget(e);
         /* The Broker may have come back meanwhile. */
         dp_notify(dp, "Broker", ns, name);
         sl_free(ns);
@@ -537,10 +544,7 @@ void sl_dp_broker_remove(struct sl_dataplane *dp, const char *ns,
         void *old = NULL;
 
         sl_map_del(&dp->brokers, e->key, &old);
-        if (e->retaining)
-            e->dead = true; /* the retention done frees it */
-        else
-            dp_broker_free(e);
+        dp_broker_forget(e);
     }
 }
 

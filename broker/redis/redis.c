@@ -540,11 +540,15 @@ static void red_retention_reply(redisAsyncContext *ac, void *reply,
     sl_free(x);
 }
 
-static void red_retention(struct sl_backend *b, int64_t max_age_ms,
-                          uint64_t max_bytes, sl_backend_done_fn *done,
-                          void *arg)
+/*
+ * EVAL 'lua' with KEYS[1] = the stream and ARGV = args[0..n) on the writer;
+ * reply(…, privdata) gets a struct red_ret for done/arg. When the command
+ * cannot be sent, done(arg, rc) is posted instead.
+ */
+static void red_eval(struct sl__redis *r, const char *lua,
+                     const char *const *args, size_t n, redisCallbackFn *reply,
+                     sl_backend_done_fn *done, void *arg)
 {
-    struct sl__redis *r = red_of(b);
     struct red_ret *x = sl_xmalloc(sizeof(*x));
     struct sl__redis_argv v;
     int rc;
@@ -552,18 +556,31 @@ static void red_retention(struct sl_backend *b, int64_t max_age_ms,
     *x = (struct red_ret){ r, done, arg };
     sl__redis_argv_init(&v);
     sl__redis_argv_adds(&v, "EVAL");
-    sl__redis_argv_adds(&v, red_retention_lua);
+    sl__redis_argv_adds(&v, lua);
     sl__redis_argv_adds(&v, "1");
     sl__redis_argv_adds(&v, r->key);
-    sl__redis_argv_addf(&v, "%lld",
-                        (long long)(max_age_ms > 0 ? max_age_ms : 0));
-    sl__redis_argv_addf(&v, "%llu", (unsigned long long)max_bytes);
-    rc = sl__redis_conn_cmdv(&r->main, red_retention_reply, x, &v);
+    for (size_t k = 0; k < n; k++)
+        sl__redis_argv_adds(&v, args[k]);
+    rc = sl__redis_conn_cmdv(&r->main, reply, x, &v);
     sl__redis_argv_fini(&v);
     if (rc < 0) {
         sl_free(x);
         red_post(r, done, arg, rc);
     }
+}
+
+static void red_retention(struct sl_backend *b, int64_t max_age_ms,
+                          uint64_t max_bytes, sl_backend_done_fn *done,
+                          void *arg)
+{
+    char age[32], bytes[32];
+    const char *args[] = { age, bytes };
+
+    snprintf(age, sizeof(age), "%lld",
+             (long long)(max_age_ms > 0 ? max_age_ms : 0));
+    snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)max_bytes);
+    red_eval(red_of(b), red_retention_lua, args, 2, red_retention_reply, done,
+             arg);
 }
 
 /* ---- forget a group ---- */
@@ -594,24 +611,7 @@ static void red_forget_reply(redisAsyncContext *ac, void *reply, void *privdata)
 static void red_forget(struct sl_backend *b, const char *group,
                        sl_backend_done_fn *done, void *arg)
 {
-    struct sl__redis *r = red_of(b);
-    struct red_ret *x = sl_xmalloc(sizeof(*x));
-    struct sl__redis_argv v;
-    int rc;
-
-    *x = (struct red_ret){ r, done, arg };
-    sl__redis_argv_init(&v);
-    sl__redis_argv_adds(&v, "EVAL");
-    sl__redis_argv_adds(&v, red_forget_lua);
-    sl__redis_argv_adds(&v, "1");
-    sl__redis_argv_adds(&v, r->key);
-    sl__redis_argv_adds(&v, group);
-    rc = sl__redis_conn_cmdv(&r->main, red_forget_reply, x, &v);
-    sl__redis_argv_fini(&v);
-    if (rc < 0) {
-        sl_free(x);
-        red_post(r, done, arg, rc);
-    }
+    red_eval(red_of(b), red_forget_lua, &group, 1, red_forget_reply, done, arg);
 }
 
 /* ---- drop (synchronous: a short blocking connection) ---- */
