@@ -55,7 +55,8 @@ enum dp_bstate {
 struct dp_broker {
     struct sl_dataplane *dp;
     char *ns, *name, *key;
-    char *fp; /* class + config the log was made with */
+    char *fp;  /* class + config the log was made with */
+    char *cls; /* the class it runs as (default applied) */
     struct sl_backend *b;
     enum dp_bstate st;
     char reason[64];
@@ -185,6 +186,7 @@ static void dp_broker_free(void *v)
     sl_free(e->name);
     sl_free(e->key);
     sl_free(e->fp);
+    sl_free(e->cls);
     sl_free(e);
 }
 
@@ -478,6 +480,8 @@ sl_dp_broker_sync(struct sl_dataplane *dp, const char *ns, const char *name,
     /* Make a new log. */
     sl_free(e->fp);
     e->fp = fp;
+    sl_free(e->cls);
+    e->cls = sl_xstrdup(cls);
     ops = sl_backend_find(cls);
     if (ops == NULL) {
         json_object_put(cfg);
@@ -546,6 +550,17 @@ void sl_dp_broker_remove(struct sl_dataplane *dp, const char *ns,
         sl_map_del(&dp->brokers, e->key, &old);
         dp_broker_forget(e);
     }
+}
+
+const char *sl_dp_broker_class(struct sl_dataplane *dp, const char *ns,
+                               const char *name)
+{
+    char key[512];
+    struct dp_broker *e;
+
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    e = sl_map_get(&dp->brokers, key);
+    return e != NULL ? e->cls : NULL;
 }
 
 struct sl_backend *sl_dataplane_lookup(void *arg, const char *ns,

@@ -103,6 +103,11 @@ sl_dp_broker_sync(struct sl_dataplane *dp, const char *ns, const char *name,
                   const struct json_object *broker, const char *cls,
                   const struct json_object *config, struct sl_diag *why);
 
+/* The class broker ns/name runs as ("Embedded", "Redis"; the default
+ * applied), or NULL before its first sync. Borrowed until the next sync. */
+const char *sl_dp_broker_class(struct sl_dataplane *dp, const char *ns,
+                               const char *name);
+
 /* Broker ns/name is gone: stop its triggers, close and drop its log. */
 void sl_dp_broker_remove(struct sl_dataplane *dp, const char *ns,
                          const char *name);

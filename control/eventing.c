@@ -121,7 +121,8 @@ static void ev_dp_cond(struct sl_rec *r, const char *type, enum sl_dp_state st,
 
 /* ---- Broker ---- */
 
-#define BROKER_CLASS_ANNOTATION "eventing.knative.dev/broker.class"
+#define BROKER_CLASS_ANNOTATION   "eventing.knative.dev/broker.class"
+#define BROKER_BACKEND_ANNOTATION "sluice.dev/backend"
 
 /* Hand the Broker to the data plane; IngressReady says how it went. */
 static void broker_dataplane(struct sl_rec *r, struct sl_dataplane *dp)
@@ -153,6 +154,19 @@ static void broker_dataplane(struct sl_rec *r, struct sl_dataplane *dp)
     st = sl_dp_broker_sync(dp, r->ns, r->name, r->obj, cls,
                            sl_res_get(cm, "data"), &why);
     ev_dp_cond(r, "IngressReady", st, &why);
+    /* Say which backend serves it, as Knative's Kafka broker puts its
+     * topic into status.annotations. */
+    {
+        const char *run = sl_dp_broker_class(dp, r->ns, r->name);
+        struct json_object *ann = NULL;
+
+        if (run != NULL && st != SL_DP_UNSUPPORTED) {
+            ann = json_object_new_object();
+            json_object_object_add(ann, BROKER_BACKEND_ANNOTATION,
+                                   json_object_new_string(run));
+        }
+        sl_rec_set(r, "annotations", ann);
+    }
     json_object_put(cm);
 }
 

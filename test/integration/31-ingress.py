@@ -45,6 +45,9 @@ metadata:
 """ % sink.url)
     ready(s, "trigger", "t")
     ing = s.ingress
+    # The status says which backend serves a broker without a class.
+    b = ready(s, "broker", "b")
+    assert b["status"]["annotations"] == {"sluice.dev/backend": "Embedded"}, b
 
     r = request(ing, "OPTIONS", "/default/b")
     assert r.status == 200, r
@@ -114,6 +117,7 @@ metadata:
     def notready():
         o = json.loads(s.cli("get", "broker", "k", "-o", "json").stdout)
         c = cond(o, "IngressReady")
+        assert "annotations" not in o["status"], o
         return c.get("status") == "False" and c
     c = wait_for(notready, 10, "broker k not ready")
     assert c["reason"] == "BrokerClassNotSupported", c

@@ -68,6 +68,8 @@ spec:
 """ % (redis.url, sink.url))
     assert r.returncode == 0, r.stderr
     ready(s, "trigger", "t")
+    b = ready(s, "broker", "rb")
+    assert b["status"]["annotations"] == {"sluice.dev/backend": "Redis"}, b
 
     # Attributes are stream fields.
     assert send_event(s.ingress, "/default/rb", "first",
