@@ -23,25 +23,6 @@
 #define DATAPLANE_REASON "DataPlaneNotAvailable"
 #define DATAPLANE_MSG    "no data plane serves this %s yet"
 
-/* The condition 'type' of an object's status, or NULL. */
-static struct json_object *ev_cond(const struct json_object *obj,
-                                   const char *type)
-{
-    struct json_object *conds = sl_res_dig(obj, "status.conditions");
-    size_t i;
-
-    if (conds == NULL || !json_object_is_type(conds, json_type_array))
-        return NULL;
-    for (i = 0; i < json_object_array_length(conds); i++) {
-        struct json_object *c = json_object_array_get_idx(conds, i);
-        const char *t = sl_res_get_str(c, "type");
-
-        if (t != NULL && strcmp(t, type) == 0)
-            return c;
-    }
-    return NULL;
-}
-
 /* An address object {name?, url}. */
 static struct json_object *ev_address(const char *url)
 {
@@ -224,7 +205,8 @@ const struct sl_reconciler sl__ctl_broker = {
 static void ev_mirror_ready(struct sl_rec *r, const char *type,
                             const struct json_object *obj, const char *what)
 {
-    struct json_object *c = ev_cond(obj, "Ready");
+    struct json_object *c =
+        sl__ctl_cond_find(sl_res_dig(obj, "status.conditions"), "Ready");
     const char *st = sl_res_get_str(c, "status");
 
     if (st != NULL && strcmp(st, "True") == 0)

@@ -15,6 +15,10 @@ void sl__ctl_enqueue(struct sl_ctl *ctl, const char *key);
 /* Record that the key being reconciled read 'target'. */
 void sl__ctl_track(struct sl_ctl *ctl, const char *target);
 struct sl_store *sl__ctl_store(struct sl_ctl *ctl);
+/* The condition of type 'type' in the array 'conds' (may be NULL or not
+ * an array), or NULL. */
+struct json_object *sl__ctl_cond_find(const struct json_object *conds,
+                                      const char *type);
 /* The controller's options. */
 const struct sl_ctl_opts *sl__ctl_opts(const struct sl_ctl *ctl);
 

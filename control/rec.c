@@ -115,11 +115,13 @@ static struct json_object *rec_conditions(struct sl_rec *r)
     return conds;
 }
 
-static struct json_object *rec_cond_find(struct json_object *conds,
-                                         const char *type)
+struct json_object *sl__ctl_cond_find(const struct json_object *conds,
+                                      const char *type)
 {
     size_t i;
 
+    if (conds == NULL || !json_object_is_type(conds, json_type_array))
+        return NULL;
     for (i = 0; i < json_object_array_length(conds); i++) {
         struct json_object *c = json_object_array_get_idx(conds, i);
         const char *t = sl_res_get_str(c, "type");
@@ -142,7 +144,7 @@ static void rec_cond_v(struct sl_rec *r, const char *type, const char *status,
                        const char *reason, const char *msg)
 {
     struct json_object *conds = rec_conditions(r);
-    struct json_object *c = rec_cond_find(conds, type);
+    struct json_object *c = sl__ctl_cond_find(conds, type);
     const char *old = sl_res_get_str(c, "status");
 
     if (c == NULL) {
@@ -193,7 +195,7 @@ void sl_rec_ready(struct sl_rec *r, const char *const *types)
     size_t i;
 
     for (i = 0; types[i] != NULL; i++) {
-        struct json_object *c = rec_cond_find(conds, types[i]);
+        struct json_object *c = sl__ctl_cond_find(conds, types[i]);
         const char *s = sl_res_get_str(c, "status");
 
         if (s != NULL && strcmp(s, "False") == 0) {

@@ -62,37 +62,14 @@ int sl_http_client_global_init(void)
 static size_t cli_on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct cli_ctx *c = ud;
-    size_t n = size * nmemb, len = n;
-    const char *colon, *v, *end;
-    char *name, *value;
+    size_t n = size * nmemb;
 
     c->header_bytes += n;
     if (c->header_bytes > CLI_MAX_HEADER_BYTES) {
         c->headers_too_big = true;
         return 0;
     }
-    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-        len--;
-    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-        /* A new response begins: forget an interim one's headers. */
-        sl_http_headers_fini(&c->resp->headers);
-        sl_http_headers_init(&c->resp->headers);
-        return n;
-    }
-    colon = memchr(data, ':', len);
-    if (colon == NULL || colon == data)
-        return n; /* the blank line, or a line that is not a header */
-    end = data + len;
-    v = colon + 1;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    name = sl_xstrndup(data, (size_t)(colon - data));
-    value = sl_xstrndup(v, (size_t)(end - v));
-    sl_http_headers_add(&c->resp->headers, name, value);
-    sl_free(name);
-    sl_free(value);
+    sl_http_headers_add_line(&c->resp->headers, data, n);
     return n;
 }
 

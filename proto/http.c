@@ -79,6 +79,35 @@ void sl_http_headers_add(struct sl_http_headers *h, const char *name,
     h->n++;
 }
 
+void sl_http_headers_add_line(struct sl_http_headers *h, const char *line,
+                              size_t len)
+{
+    const char *colon, *v, *end;
+    char *name, *value;
+
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        sl_http_headers_fini(h);
+        sl_http_headers_init(h);
+        return;
+    }
+    colon = memchr(line, ':', len);
+    if (colon == NULL || colon == line)
+        return; /* the blank line, or a line that is not a header */
+    end = line + len;
+    v = colon + 1;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    name = sl_xstrndup(line, (size_t)(colon - line));
+    value = sl_xstrndup(v, (size_t)(end - v));
+    sl_http_headers_add(h, name, value);
+    sl_free(name);
+    sl_free(value);
+}
+
 const char *sl_http_headers_get(const struct sl_http_headers *h,
                                 const char *name)
 {

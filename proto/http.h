@@ -68,6 +68,15 @@ void sl_http_headers_fini(struct sl_http_headers *h);
 /* Append a copy of name/value. */
 void sl_http_headers_add(struct sl_http_headers *h, const char *name,
                          const char *value);
+/*
+ * Take one raw response header line (as libcurl hands them over, CRLF
+ * included or not): a status line ("HTTP/...") starts a new response and
+ * empties 'h' (so an interim 1xx response's headers are forgotten); a
+ * "name: value" line is appended with the value's surrounding blanks
+ * removed; anything else (the blank line) is ignored.
+ */
+void sl_http_headers_add_line(struct sl_http_headers *h, const char *line,
+                              size_t len);
 /* First value of 'name' (case-insensitive), or NULL. */
 const char *sl_http_headers_get(const struct sl_http_headers *h,
                                 const char *name);

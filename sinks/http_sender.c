@@ -200,37 +200,14 @@ static int snd_on_curl_timer(CURLM *multi, long ms, void *userp)
 static size_t snd_on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct snd_xfer *x = ud;
-    size_t n = size * nmemb, len = n;
-    const char *colon, *v, *end;
-    char *name, *value;
+    size_t n = size * nmemb;
 
     x->header_bytes += n;
     if (x->header_bytes > SND_MAX_HEADER_BYTES) {
         x->headers_too_big = true;
         return 0;
     }
-    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-        len--;
-    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-        /* A new response begins (after a 1xx): keep only its headers. */
-        sl_http_headers_fini(&x->resp_headers);
-        sl_http_headers_init(&x->resp_headers);
-        return n;
-    }
-    colon = memchr(data, ':', len);
-    if (colon == NULL || colon == data)
-        return n; /* the blank line, or not a header */
-    end = data + len;
-    v = colon + 1;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    name = sl_xstrndup(data, (size_t)(colon - data));
-    value = sl_xstrndup(v, (size_t)(end - v));
-    sl_http_headers_add(&x->resp_headers, name, value);
-    sl_free(name);
-    sl_free(value);
+    sl_http_headers_add_line(&x->resp_headers, data, n);
     return n;
 }
 
