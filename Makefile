@@ -1,6 +1,7 @@
 # sluice - one GNU make invocation builds everything.
 #
 #   make            build/sluice (gcc, -O2)
+#   make demo       install missing deps, build, run the quickstart (Ctrl-C)
 #   make check      install missing deps, then all tests under ASan+UBSan
 #   make deps       install missing Debian packages (deploy/install-deps.sh)
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each

@@ -22,7 +22,8 @@ FUZZ_BINS = $(FUZZ_SRCS:test/fuzz/%.c=build/fuzz/%)
 LIB       = $(O)/libsluice.a
 
 .PHONY: all deps check asan tsan unit integration fuzz fuzz-regress valgrind \
-        format format-check lint clean unit-bins fuzz-build bench bench-bins
+        format format-check lint clean unit-bins fuzz-build bench bench-bins \
+        demo
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -73,6 +74,13 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory CONFIG=asan all unit-bins
 	$(Q)$(MAKE) --no-print-directory CONFIG=fuzz fuzz-build
 	$(Q)./tools/run-tests.sh all
+
+# make demo: deps first, the release build, then tools/demo.sh (sluice on
+# the embedded backend with deploy/examples/quickstart.yaml, events shown
+# as they arrive; Ctrl-C stops it, DEMO_SECONDS=N stops it after N s).
+demo: deps
+	$(Q)$(MAKE) --no-print-directory CONFIG=release all
+	$(Q)SLUICE=$${SLUICE:-build/sluice} ./tools/demo.sh
 
 # Unit and integration tests under the sanitizers (what check runs, minus
 # lint and fuzz replay).
