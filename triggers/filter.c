@@ -10,7 +10,6 @@
 #include "triggers/filter.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"

@@ -409,8 +409,8 @@ void sl__filter_explain_missing(struct sl__filter_expl *x, const char *name)
     }
     if ((a = hint_closest(ev, name)) != NULL)
         hint_add(x,
-                 "the event has no '%s' but has '%s' = %s: a typo in the "
-                 "filter?",
+                 "the event has no '%s' but has '%s' = %s: a typo in "
+                 "one of the names?",
                  name, a->name,
                  sl__filter_quote(a->value, a->len, q, sizeof(q)));
 }

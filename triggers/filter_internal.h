@@ -64,7 +64,18 @@ struct sl__filter_node {
  * attribute compared, say), and each child element through
  * sl__filter_explain_kid or sl__filter_explain_unevaluated. Must return
  * exactly what match(n, ev) returns (the unit tests hold every dialect to
- * it). Runs on the caller's thread; may allocate; 'ev' is borrowed.
+ * it). Runs on the caller's thread; may allocate; 'ev' is borrowed. The
+ * element's own line ("spec.filters[0].cesql: FAIL: <reason>") is written
+ * by the walk from the return value and the reason; a leaf such as cesql
+ * might do:
+ *
+ *     bool r = my_eval(node, ev, &err);
+ *     sl__filter_explain_detail(x, "expression", SL__FILTER_INFO, "%s", src);
+ *     if (err)
+ *         sl__filter_explain_reason(x, "evaluation failed: %s", err);
+ *     else if (!r)
+ *         sl__filter_explain_reason(x, "the expression is false");
+ *     return r;
  */
 struct sl__filter_dialect {
     const char *name;

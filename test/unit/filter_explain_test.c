@@ -513,7 +513,7 @@ TEST(explain_golden)
         "    spec.filters[3].all[2].prefix: not evaluated: "
         "spec.filters[3].all[0].exact already failed, so the 'all' fails\n"
         "hint: the event has no 'sorce' but has 'source' = \"/shop/eu\": a "
-        "typo in the filter?\n";
+        "typo in one of the names?\n";
     struct sl_event *ev = mk_order();
     char *text = explain_checked(spec, ev);
 
@@ -632,7 +632,7 @@ static const struct hcase hints[] = {
       "hint: the filter asks for 'my_ext', which no event can carry" },
     { "{\"filters\":[{\"prefix\":{\"sorce\":\"/\"}}]}", E_ORDER,
       "hint: the event has no 'sorce' but has 'source' = \"/shop/eu\": a "
-      "typo in the filter?" },
+      "typo in one of the names?" },
     { "{\"filters\":[{\"suffix\":{\"subjet\":\"2\"}}]}", E_ORDER,
       "has 'subject' = \"orders/42\"" },
     { "{\"filters\":[{\"exact\":{\"datamediatype\":\"application/json\"}}]}",
