@@ -115,6 +115,14 @@ static const struct {
     { "delete", "sluice delete KIND NAME... [-n NS] | sluice delete -f "
                 "FILE|DIR|-\n"
                 "  delete resources" },
+    { "explain",
+      "sluice explain trigger NAME [-n NS] --event FILE|- [-o json|yaml]\n"
+      "       sluice explain trigger [NAME] -f FILE|DIR|- --event FILE|-\n"
+      "  say whether the Trigger's filter lets the CloudEvent in FILE (one\n"
+      "  structured-mode JSON event, - for stdin) through, and why, element\n"
+      "  by element; with the Trigger's broker and Ready condition. -f reads\n"
+      "  the Trigger from files instead of the API server.\n"
+      "  exit status: 0 it matches, 2 it does not, 1 an error" },
 };
 
 /* -h/--help: the command's usage on stdout. */

@@ -14,5 +14,6 @@ int sl_cmd_describe(int argc, char **argv);
 int sl_cmd_delete(int argc, char **argv);
 int sl_cmd_send(int argc, char **argv);
 int sl_cmd_display(int argc, char **argv);
+int sl_cmd_explain(int argc, char **argv);
 
 #endif

@@ -30,6 +30,9 @@ static const struct cmd commands[] = {
       sl_cmd_delete },
     { "send", "send a CloudEvent: send URL --type T --source S", sl_cmd_send },
     { "display", "print the CloudEvents sent to it", sl_cmd_display },
+    { "explain",
+      "why a trigger does (not) fire: explain trigger NAME --event F",
+      sl_cmd_explain },
     { "version", "print the version and exit", cmd_version },
     { "help", "show this help", cmd_help },
 };

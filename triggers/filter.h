@@ -32,6 +32,7 @@
 
 #include <json-c/json.h>
 
+struct sl_buf;
 struct sl_diag;
 struct sl_event;
 struct sl_filter;
@@ -49,6 +50,36 @@ int sl_filter_compile(const struct json_object *spec, struct sl_filter **out,
 
 /* True when 'ev' passes 'f'. No allocation, no I/O. */
 bool sl_filter_match(const struct sl_filter *f, const struct sl_event *ev);
+
+/*
+ * Explain whether 'ev' passes 'f', for a person: append lines to 'out'
+ * (cut at its max) and return exactly what sl_filter_match(f, ev) returns.
+ * The lines are, in order: notes ("note: spec.filter is ignored: ..."
+ * when spec.filters applies while spec.filter is set too); a tree with one
+ * line per filter element, indented two spaces per level, of the form
+ * "PATH: VERDICT[: reason]" where PATH is where the element is written in
+ * the Trigger ("spec.filters[1].any[0].prefix") and VERDICT is PASS, FAIL,
+ * "no filter" (an element Knative skips, and why) or "not evaluated" (an
+ * all/any decided before it), followed by detail lines under it (one per
+ * attribute compared: "type: FAIL: is \"a\", wanted exactly \"b\"");
+ * then hints ("hint: ...") when the event carries an attribute whose name
+ * is close to one the filter asks for but the event lacks. Reads only
+ * 'f' and 'ev' (both borrowed); allocates; for tools, not the data path.
+ */
+bool sl_filter_explain(const struct sl_filter *f, const struct sl_event *ev,
+                       struct sl_buf *out);
+
+/*
+ * The same explanation as a new json-c object (the caller puts it):
+ *   {"matches": bool, "notes": [str], "filter": ELEM, "hints": [str]}
+ * where ELEM is {"path": str, "dialect": str (absent for an element that
+ * sets none), "result": "pass"|"fail"|"no filter"|"not evaluated",
+ * "reason": str (optional), "details": [{"label": str (optional),
+ * "result": ... or "info", "text": str}], "elements": [ELEM]}.
+ * "matches" is exactly what sl_filter_match(f, ev) returns.
+ */
+struct json_object *sl_filter_explain_json(const struct sl_filter *f,
+                                           const struct sl_event *ev);
 
 /* Free 'f'. NULL is a no-op. */
 void sl_filter_free(struct sl_filter *f);
