@@ -426,8 +426,8 @@ void sl_tz_local(const struct sl_tz *z, int64_t t, struct sl_tz_tm *out)
 {
     int64_t local, days, secs, y;
 
-    t = tz_clamp(t, TZ_T_LIMIT);
     out->offset = sl_tz_offset(z, t);
+    t = tz_clamp(t, TZ_T_LIMIT);
     local = t + out->offset;
     days = tz_fdiv(local, TZ_SEC_PER_DAY);
     secs = local - days * TZ_SEC_PER_DAY;
