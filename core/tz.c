@@ -415,7 +415,9 @@ int sl_tz_load_file(const char *path, const char *name, struct sl_tz **out,
     int fd, rc, e;
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted under the zone directory must not block
+     * the open; fstat() then refuses anything but a regular file. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         e = errno;
         if (e == ENOENT || e == ENOTDIR)

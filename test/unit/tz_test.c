@@ -743,4 +743,21 @@ TEST(oversized_file)
     rmdir(dir);
 }
 
+TEST(fifo_is_no_zone)
+{
+    char dir[64], path[128];
+    struct sl_tz *z = NULL;
+    struct sl_diag d;
+
+    /* Opening a FIFO for reading would block until a writer came. */
+    scratch(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/Fifo", dir);
+    ASSERT_OK(mkfifo(path, 0600));
+    sl_diag_clear(&d);
+    ASSERT_EQ(sl_tz_load(dir, "Fifo", &z, &d), SL_ENOENT);
+    ASSERT_STR_EQ(d.msg, "unknown time zone Fifo");
+    unlink(path);
+    rmdir(dir);
+}
+
 TEST_MAIN()
