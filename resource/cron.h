@@ -24,7 +24,8 @@
  * at fault: "minute: end of range (60) above maximum (59): 60".
  *
  * The compiled struct sl_cron is what the PingSource runtime computes next
- * fire times from; nothing here reads a clock or a time zone database.
+ * fire times from (sl_cron_next(), in a zone the caller loaded with
+ * core/tz.h); nothing here reads a clock or a time zone database.
  */
 #ifndef SL_RESOURCE_CRON_H
 #define SL_RESOURCE_CRON_H
@@ -33,9 +34,10 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/tz.h"
 
 /* Room for a CRON_TZ zone name, with its NUL. */
-#define SL_CRON_TZ_MAX 64
+#define SL_CRON_TZ_MAX SL_TZ_NAME_MAX
 
 /*
  * A compiled schedule. A time t (in the schedule's zone) fires when its
@@ -68,11 +70,29 @@ int sl_cron_parse(const char *spec, struct sl_cron *out, struct sl_diag *d);
 
 /*
  * Check the syntax of an IANA zone name as a file name under a zoneinfo
- * directory: 1 to SL_CRON_TZ_MAX-1 bytes of [A-Za-z0-9_+-] in non-empty
- * components separated by '/' (so never absolute, never "." or "..",
- * never outside the directory). Returns 0 or SL_EINVAL with "invalid
- * location name" (Go's time.LoadLocation wording) in 'd'.
+ * directory: sl_tz_name_check() (core/tz.h), kept under this name for
+ * the resource layer. Returns 0 or SL_EINVAL with "invalid location
+ * name" in 'd'.
  */
 int sl_cron_tz_check(const char *name, struct sl_diag *d);
+
+/*
+ * The first instant strictly after 'after' (Unix seconds) at which 'c'
+ * fires in zone 'z' (NULL: UTC), or -1 when there is none within five
+ * years of it (e.g. "0 0 30 2 *"), or when 'after' lies outside years
+ * 1..9999. A CRON_TZ= prefix in c->tz is the caller's business: it loads
+ * that zone and passes it as 'z'.
+ *
+ * The result is robfig/cron v3's SpecSchedule.Next() with Go's time
+ * arithmetic, clock changes included (docs/sources.md, "Schedules and
+ * time zones"): a wall time skipped by a spring-forward change does not
+ * fire that day ("30 2 * * *" in America/New_York skips 2026-03-08); a
+ * wall time repeated by a fall-back change fires twice ("30 1 * * *"
+ * fires at 01:30 EDT and 01:30 EST on 2026-11-01); hourly and shorter
+ * schedules keep firing at every matching instant, one per elapsed hour
+ * or minute. Pure computation: no clock, no allocation, thread-safe.
+ */
+int64_t sl_cron_next(const struct sl_cron *c, const struct sl_tz *z,
+                     int64_t after);
 
 #endif
