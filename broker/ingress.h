@@ -44,6 +44,7 @@ struct sl_backend;
 struct sl_diag;
 struct sl_ingress;
 struct sl_loop;
+struct sl_metrics;
 
 /*
  * Find the backend of broker ns/name (both percent-decoded path
@@ -70,6 +71,9 @@ struct sl_ingress_opts {
     /* Required. */
     sl_ingress_lookup_fn *lookup;
     void *lookup_arg;
+    /* Where to count events (mt_broker_ingress_*, core/metrics_kn.h);
+     * borrowed, must outlive the ingress; NULL: no metrics. */
+    struct sl_metrics *metrics;
 };
 
 /* Counters since the ingress started. */

@@ -72,6 +72,7 @@ struct sl_backend;
 struct sl_delivery;
 struct sl_diag;
 struct sl_loop;
+struct sl_metrics_trigger;
 struct sl_sender;
 
 /* Per-attempt timeout when the policy has none: 30 s. */
@@ -92,6 +93,9 @@ struct sl_delivery_cfg {
     int32_t max_ttl;            /* 0 -> 255; negative is SL_EINVAL */
     int64_t default_timeout_ms; /* 0 -> SL_DELIVERY_DEFAULT_TIMEOUT_MS */
     const char *log_name;       /* "ns/trigger" for log lines; copied */
+    /* The Trigger's metrics (mt_broker_filter_*, core/metrics_kn.h):
+     * borrowed, must outlive the delivery; NULL: none. */
+    struct sl_metrics_trigger *metrics;
 };
 
 /* Counters since creation. */
