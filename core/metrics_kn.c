@@ -188,13 +188,42 @@ void sl_metrics_kn_register(struct sl_metrics *m)
 
 struct kn_ientry {
     struct sl_metrics_series *count, *latency;
+    size_t klen;
+    char key[]; /* the map's key, for the last-hit check */
 };
 
 struct sl_metrics_ingress {
     struct sl_metrics_family *fcount, *flatency;
-    struct sl_map cache; /* key -> struct kn_ientry * */
+    struct sl_map cache;    /* key -> struct kn_ientry * */
+    struct kn_ientry *last; /* the entry used last (events come in runs) */
     size_t sweep_at;
 };
+
+#define KN_KEY_MAX 512
+
+/*
+ * Append "<len>:<s>" to key[*n..KN_KEY_MAX); false when it does not fit.
+ * (Length prefixes keep keys unambiguous whatever the values hold.)
+ */
+static bool kn_key_add(char *key, size_t *n, const char *s)
+{
+    size_t len = strlen(s), d = 0;
+    char digits[20];
+
+    do {
+        digits[d++] = (char)('0' + len % 10);
+        len /= 10;
+    } while (len > 0);
+    len = strlen(s);
+    if (*n + d + 1 + len >= KN_KEY_MAX)
+        return false;
+    while (d > 0)
+        key[(*n)++] = digits[--d];
+    key[(*n)++] = ':';
+    memcpy(key + *n, s, len);
+    *n += len;
+    return true;
+}
 
 static void kn_ientry_free(void *v)
 {
@@ -242,6 +271,7 @@ static void kn_ingress_sweep(struct sl_metrics_ingress *mi)
             sl_metrics_series_dead(e->latency))
             dead[n++] = sl_xstrdup(k);
     }
+    mi->last = NULL;
     for (i = 0; i < n; i++) {
         (void)sl_map_del(&mi->cache, dead[i], NULL);
         sl_free(dead[i]);
@@ -263,11 +293,11 @@ void sl_metrics_ingress_record(struct sl_metrics_ingress *mi, const char *ns,
                                const char *scheme, unsigned code,
                                int64_t latency_ns)
 {
-    char key[512], num[16], cls[16];
+    char key[KN_KEY_MAX], num[16], cls[16];
     const char *values[KN_INGRESS_NLABELS];
-    struct kn_ientry *e, tmp;
-    bool f1 = false, f2 = false;
-    int n;
+    struct kn_ientry *e = NULL, tmp;
+    bool f1 = false, f2 = false, fits;
+    size_t n = 0;
 
     if (mi == NULL)
         return;
@@ -275,16 +305,39 @@ void sl_metrics_ingress_record(struct sl_metrics_ingress *mi, const char *ns,
     broker = broker ? broker : "";
     event_type = event_type ? event_type : "";
     scheme = scheme ? scheme : "http";
-    n = snprintf(key, sizeof(key), "%zu:%s%zu:%s%zu:%s%zu:%s%u", strlen(ns), ns,
-                 strlen(broker), broker, strlen(event_type), event_type,
-                 strlen(scheme), scheme, code);
-    e = n > 0 && (size_t)n < sizeof(key) ? sl_map_get(&mi->cache, key) : NULL;
+    {
+        /* The status as text, without printf on the hot path. */
+        char rev[16];
+        size_t d = 0, k = 0;
+        unsigned c = code;
+
+        do {
+            rev[d++] = (char)('0' + c % 10);
+            c /= 10;
+        } while (c > 0);
+        while (d > 0)
+            num[k++] = rev[--d];
+        num[k] = '\0';
+    }
+    fits = kn_key_add(key, &n, ns) && kn_key_add(key, &n, broker) &&
+           kn_key_add(key, &n, event_type) && kn_key_add(key, &n, scheme) &&
+           kn_key_add(key, &n, num);
+    if (fits) {
+        key[n] = '\0';
+        if (mi->last != NULL && mi->last->klen == n &&
+            memcmp(mi->last->key, key, n) == 0)
+            e = mi->last;
+        else
+            e = sl_map_get(&mi->cache, key);
+    }
     if (e != NULL && (sl_metrics_series_dead(e->count) ||
                       sl_metrics_series_dead(e->latency))) {
+        mi->last = NULL;
         (void)sl_map_del(&mi->cache, key, NULL);
         e = NULL;
     }
     if (e != NULL) {
+        mi->last = e;
         kn_ingress_observe(e, latency_ns);
         return;
     }
@@ -300,7 +353,7 @@ void sl_metrics_ingress_record(struct sl_metrics_ingress *mi, const char *ns,
     tmp.count = sl_metrics_series_get(mi->fcount, values, &f1);
     tmp.latency = sl_metrics_series_get(mi->flatency, values, &f2);
     kn_ingress_observe(&tmp, latency_ns);
-    if (f1 || f2 || n <= 0 || (size_t)n >= sizeof(key)) {
+    if (f1 || f2 || !fits) {
         /* Folded or a key too long to cache: looked up every time. */
         sl_metrics_series_release(tmp.count);
         sl_metrics_series_release(tmp.latency);
@@ -308,9 +361,13 @@ void sl_metrics_ingress_record(struct sl_metrics_ingress *mi, const char *ns,
     }
     if (sl_map_len(&mi->cache) >= mi->sweep_at)
         kn_ingress_sweep(mi);
-    e = sl_xmalloc(sizeof(*e));
-    *e = tmp;
+    e = sl_xmalloc(sizeof(*e) + n + 1);
+    e->count = tmp.count;
+    e->latency = tmp.latency;
+    e->klen = n;
+    memcpy(e->key, key, n + 1);
     (void)sl_map_put(&mi->cache, key, e, NULL);
+    mi->last = e;
 }
 
 /* ---- trigger ---- */
