@@ -57,6 +57,13 @@
  * or already done is a no-op. Jobs are found by the dispatcher's job
  * pointer, so the same pointer must not be in flight twice.
  *
+ * Metrics (cfg.metrics, core/metrics_kn.h), as Knative's broker filter
+ * reports them: every attempt, to the subscriber and to the dead-letter
+ * sink, counts once in mt_broker_filter_event_count with its status (500
+ * without a response, 502 for a 2xx body that is not an event) and, when
+ * it got a response, observes the request's latency; every attempt to the
+ * subscriber observes the processing latency since knativearrivaltime.
+ *
  * Threads: the loop thread of the sender (and of cfg.reply_to): every
  * function and every callback.
  */
