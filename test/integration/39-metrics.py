@@ -124,9 +124,10 @@ def promql_refs(expr):
         labels |= set(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)',
                                  body))
     e2 = re.sub(r'\{[^}]*\}', ' ', e)
-    for body in re.findall(r'\b(?:by|without)\s*\(([^)]*)\)', e2):
+    grouping = r'\b(?:by|without|on|ignoring|group_left|group_right)\s*\('
+    for body in re.findall(grouping + r'([^)]*)\)', e2):
         labels |= {x.strip() for x in body.split(",") if x.strip()}
-    e3 = re.sub(r'\b(?:by|without)\s*\([^)]*\)', ' ', e2)
+    e3 = re.sub(grouping + r'[^)]*\)', ' ', e2)
     names = set()
     for m in re.finditer(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?', e3):
         tok, call = m.group(1), m.group(2)
