@@ -19,6 +19,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics_kn.h"
 #include "core/str.h"
 #include "core/time.h"
 
@@ -36,6 +37,7 @@
 #define ING_DEFAULT_TTL  255
 #define ING_ARRIVAL      "knativearrivaltime"
 #define ING_TTL          "knativebrokerttl"
+#define ING_SCHEME       "http" /* event_scheme: the listener has no TLS */
 
 struct ing_pending;
 
@@ -46,7 +48,8 @@ struct sl_ingress {
     int32_t max_ttl;
     sl_ingress_lookup_fn *lookup;
     void *lookup_arg;
-    struct ing_pending *pending; /* appends in flight (doubly linked) */
+    struct ing_pending *pending;        /* appends in flight (doubly linked) */
+    struct sl_metrics_ingress *metrics; /* NULL: no metrics */
     struct sl_ingress_stats stats;
     struct sl_log_ctx log;
 };
@@ -60,6 +63,11 @@ struct ing_pending {
     bool completed;  /* done ran inside sl_backend_append() */
     int rc;          /* its rc then */
     char broker[64]; /* "ns/name" for log lines (cut when long) */
+    /* For the metrics (only with ing->metrics): when the request was
+     * handled, the broker's names and a reference to each event. */
+    int64_t t0;
+    const char *ns, *name; /* in the same allocation, after ev[] */
+    struct sl_event *ev[];
 };
 
 /* Answer with a one-line plain-text message (printf format) + newline. */
@@ -90,6 +98,32 @@ static void ing_fail(struct sl_ingress *ing, struct sl_http_req *req,
     SL_LOG(SL_LOG_DEBUG, &ing->log, "%s %s: %u %s", sl_http_req_method(req),
            sl_http_req_path(req), status, msg);
     sl_http_respond(req, status, ING_TEXT, msg, (size_t)len);
+}
+
+/*
+ * Count the events of one answer with HTTP status 'code': one per event
+ * of v[0..n), or one without an event type when 'n' is 0 (nothing could
+ * be read). 't0' is when the request was handled (monotonic ns).
+ */
+static void ing_metric(struct sl_ingress *ing, const char *ns, const char *name,
+                       struct sl_event *const *v, size_t n, unsigned code,
+                       int64_t t0)
+{
+    int64_t lat;
+    size_t i;
+
+    if (ing->metrics == NULL)
+        return;
+    lat = sl_time_mono_ns() - t0;
+    if (n == 0)
+        sl_metrics_ingress_record(ing->metrics, ns, name, "", ING_SCHEME, code,
+                                  lat);
+    for (i = 0; i < n; i++) {
+        const char *type = sl_event_type(v[i]);
+
+        sl_metrics_ingress_record(ing->metrics, ns, name, type ? type : "",
+                                  ING_SCHEME, code, lat);
+    }
 }
 
 /* ---- stamping: arrival time and TTL ---- */
@@ -151,6 +185,8 @@ static void ing_req_gone(void *arg, struct sl_http_req *req)
 static void ing_finish(struct ing_pending *p, int rc)
 {
     struct sl_ingress *ing = p->ing;
+    unsigned code = rc == 0 ? 202 : rc == SL_ETOOBIG ? 413 : 503;
+    size_t i;
 
     if (ing != NULL && rc == 0)
         ing->stats.events += p->n;
@@ -172,6 +208,13 @@ static void ing_finish(struct ing_pending *p, int rc)
     } else if (ing != NULL) {
         ing->stats.abandoned++;
     }
+    /* Counted also when the client left: the events were received and
+     * this is what they were answered with. */
+    if (ing != NULL && p->ns != NULL)
+        ing_metric(ing, p->ns, p->name, p->ev, p->n, code, p->t0);
+    if (p->ns != NULL)
+        for (i = 0; i < p->n; i++)
+            sl_event_unref(p->ev[i]);
     ing_pending_unlink(p);
     sl_free(p);
 }
@@ -191,11 +234,26 @@ static void ing_append_done(void *arg, int rc)
 /* Start the append of v[0..n) to 'b' for 'req' (which it answers). */
 static void ing_append(struct sl_ingress *ing, struct sl_http_req *req,
                        struct sl_backend *b, const char *ns, const char *name,
-                       struct sl_event *const *v, size_t n)
+                       struct sl_event *const *v, size_t n, int64_t t0)
 {
-    struct ing_pending *p = sl_xcalloc(1, sizeof(*p));
+    size_t nl = strlen(ns) + 1, ml = strlen(name) + 1, extra = 0, i;
+    struct ing_pending *p;
     int rc;
 
+    if (ing->metrics != NULL)
+        extra = n * sizeof(p->ev[0]) + nl + ml;
+    p = sl_xcalloc(1, sizeof(*p) + extra);
+    if (ing->metrics != NULL) {
+        char *names = (char *)&p->ev[n];
+
+        for (i = 0; i < n; i++)
+            p->ev[i] = sl_event_ref(v[i]);
+        memcpy(names, ns, nl);
+        memcpy(names + nl, name, ml);
+        p->ns = names;
+        p->name = names + nl;
+        p->t0 = t0;
+    }
     p->ing = ing;
     p->req = req;
     p->n = n;
@@ -218,6 +276,9 @@ static void ing_append(struct sl_ingress *ing, struct sl_http_req *req,
     sl_http_req_on_close(req, NULL, NULL);
     ing->stats.waiting--;
     ing_pending_unlink(p);
+    if (p->ns != NULL)
+        for (i = 0; i < n; i++)
+            sl_event_unref(p->ev[i]);
     sl_free(p);
     switch (rc) {
     case SL_ETOOBIG:
@@ -233,12 +294,13 @@ static void ing_append(struct sl_ingress *ing, struct sl_http_req *req,
                  name, sl_strerror(rc));
         break;
     }
+    ing_metric(ing, ns, name, v, n, rc == SL_ETOOBIG ? 413 : 503, t0);
 }
 
 /* ---- the POST ---- */
 
 static void ing_post(struct sl_ingress *ing, struct sl_http_req *req,
-                     const char *ns, const char *name)
+                     const char *ns, const char *name, int64_t t0)
 {
     struct sl_ce_opts copts = { .max_event_size = ing->max_event_size };
     struct sl_event_list evs;
@@ -255,11 +317,15 @@ static void ing_post(struct sl_ingress *ing, struct sl_http_req *req,
 
     b = ing->lookup(ing->lookup_arg, ns, name, &why);
     if (b == NULL) {
-        if (why == SL_ENOENT)
+        /* An unknown broker's name is the client's: not a label value. */
+        if (why == SL_ENOENT) {
             ing_fail(ing, req, 404, "broker %s/%s not found", ns, name);
-        else
+            ing_metric(ing, "", "", NULL, 0, 404, t0);
+        } else {
             ing_fail(ing, req, 503, "broker %s/%s is not available: %s", ns,
                      name, sl_strerror(why));
+            ing_metric(ing, ns, name, NULL, 0, 503, t0);
+        }
         return;
     }
 
@@ -276,6 +342,11 @@ static void ing_post(struct sl_ingress *ing, struct sl_http_req *req,
             ing_fail(ing, req, 413, "event too large: %s", where);
         else
             ing_fail(ing, req, 400, "invalid event: %s", where);
+        ing_metric(ing, ns, name, NULL, 0,
+                   rc == SL_ENOTSUP   ? 415
+                   : rc == SL_ETOOBIG ? 413
+                                      : 400,
+                   t0);
         goto out;
     }
     if (evs.n == 0) {
@@ -288,6 +359,7 @@ static void ing_post(struct sl_ingress *ing, struct sl_http_req *req,
         ing_fail(ing, req, 413,
                  "batch of %zu events exceeds the limit of %zu of broker %s/%s",
                  evs.n, b->limits.max_batch, ns, name);
+        ing_metric(ing, ns, name, evs.v, evs.n, 413, t0);
         goto out;
     }
 
@@ -314,10 +386,11 @@ static void ing_post(struct sl_ingress *ing, struct sl_http_req *req,
             }
             sl_diag_format(&d, where, sizeof(where));
             ing_fail(ing, req, 400, "%s", where);
+            ing_metric(ing, ns, name, evs.v, evs.n, 400, t0);
             goto out;
         }
     }
-    ing_append(ing, req, b, ns, name, evs.v, evs.n);
+    ing_append(ing, req, b, ns, name, evs.v, evs.n, t0);
 out:
     sl_event_list_fini(&evs);
 }
@@ -329,6 +402,7 @@ static void ing_handle(void *arg, struct sl_http_req *req)
     struct sl_ingress *ing = arg;
     const char *method = sl_http_req_method(req);
     struct sl_http_path path;
+    int64_t t0 = ing->metrics != NULL ? sl_time_mono_ns() : 0;
     size_t n;
 
     ing->stats.requests++;
@@ -347,11 +421,13 @@ static void ing_handle(void *arg, struct sl_http_req *req)
         ing_fail(ing, req, 404,
                  "no broker in the path: POST to "
                  "/<namespace>/<broker>");
+        ing_metric(ing, "", "", NULL, 0, 404, t0);
         return;
     }
     if (sl_http_path_split(sl_http_req_path(req), &path) < 0) {
         sl_http_path_fini(&path);
         ing_fail(ing, req, 400, "malformed path '%s'", sl_http_req_path(req));
+        ing_metric(ing, "", "", NULL, 0, 400, t0);
         return;
     }
     n = path.n;
@@ -360,10 +436,11 @@ static void ing_handle(void *arg, struct sl_http_req *req)
     if (n != 2 || path.seg[0][0] == '\0' || path.seg[1][0] == '\0') {
         ing_fail(ing, req, 400, "path '%s' is not /<namespace>/<broker>",
                  sl_http_req_path(req));
+        ing_metric(ing, "", "", NULL, 0, 400, t0);
         sl_http_path_fini(&path);
         return;
     }
-    ing_post(ing, req, path.seg[0], path.seg[1]);
+    ing_post(ing, req, path.seg[0], path.seg[1], t0);
     sl_http_path_fini(&path);
 }
 
@@ -390,6 +467,7 @@ int sl_ingress_new(struct sl_loop *loop, const struct sl_ingress_opts *opts,
     ing->max_ttl = opts->max_ttl ? opts->max_ttl : ING_DEFAULT_TTL;
     ing->lookup = opts->lookup;
     ing->lookup_arg = opts->lookup_arg;
+    ing->metrics = sl_metrics_ingress_new(opts->metrics);
     sl_log_ctx_init(&ing->log, "ingress", NULL, NULL);
 
     so.listen = opts->listen ? opts->listen : ING_DEFAULT_ADDR;
@@ -398,6 +476,7 @@ int sl_ingress_new(struct sl_loop *loop, const struct sl_ingress_opts *opts,
     so.name = "ingress";
     rc = sl_http_server_new(loop, &so, ing_handle, ing, &ing->srv, diag);
     if (rc < 0) {
+        sl_metrics_ingress_free(ing->metrics);
         sl_free(ing);
         return rc;
     }
@@ -429,5 +508,6 @@ void sl_ingress_free(struct sl_ingress *ing)
         p->ing = NULL;
         p->prev = p->next = NULL;
     }
+    sl_metrics_ingress_free(ing->metrics);
     sl_free(ing);
 }

@@ -31,6 +31,15 @@
  * rest are left out, not refused (counted in headers_dropped). A batch (batched
  * mode) is appended all-or-nothing: one bad event refuses the whole request.
  *
+ * Metrics (opts.metrics, core/metrics_kn.h): every event of every POST
+ * answered is counted in mt_broker_ingress_event_count with the answer's
+ * status, and the time from the handler getting the request to the
+ * answer is observed in mt_broker_ingress_event_dispatch_latencies; a
+ * request that carried no readable event counts once with event_type "",
+ * one that names no existing broker (or a malformed path) with empty
+ * namespace and broker names. OPTIONS, 405 and the 413 net/server gives
+ * on its own are not counted (docs/metrics.md).
+ *
  * Threads: everything, the lookup callback included, runs on the loop
  * thread.
  */
@@ -44,6 +53,7 @@ struct sl_backend;
 struct sl_diag;
 struct sl_ingress;
 struct sl_loop;
+struct sl_metrics;
 
 /*
  * Find the backend of broker ns/name (both percent-decoded path
@@ -70,6 +80,9 @@ struct sl_ingress_opts {
     /* Required. */
     sl_ingress_lookup_fn *lookup;
     void *lookup_arg;
+    /* Where to count events (mt_broker_ingress_*, core/metrics_kn.h);
+     * borrowed, must outlive the ingress; NULL: no metrics. */
+    struct sl_metrics *metrics;
 };
 
 /* Counters since the ingress started. */

@@ -27,6 +27,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/metrics.h"
+#include "core/metrics_kn.h"
 #include "net/server.h"
 #include "resource/resource.h"
 #include "store/store.h"
@@ -41,6 +43,7 @@ struct serve {
     struct sl_ctl *ctl;
     struct sl_dataplane *dp;
     struct sl_ingress *ingress;
+    struct sl_metrics *metrics;
     struct sl_http_server *api_srv, *health_srv;
     struct sl_timer *stop_timer;
     struct sl_timer *give_up_timer; /* --shutdown-timeout */
@@ -59,13 +62,30 @@ static void serve_stop(void *arg)
     sl_loop_stop(s->loop);
 }
 
-/* /healthz and /readyz on --metrics-addr (/metrics arrives later). */
+/* /metrics: the registry and the process metrics, Prometheus text. */
+static void serve_metrics(struct serve *s, struct sl_http_req *req)
+{
+    struct sl_buf b;
+
+    sl_buf_init(&b, (size_t)64 << 20);
+    if (sl_metrics_write(s->metrics, &b) == 0 &&
+        sl_metrics_write_process(&b) == 0)
+        sl_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+                        b.data, b.len);
+    else
+        sl_http_respond(req, 500, "text/plain", "metrics too large", 17);
+    sl_buf_fini(&b);
+}
+
+/* /metrics, /healthz and /readyz on --metrics-addr. */
 static void serve_health(void *arg, struct sl_http_req *req)
 {
     struct serve *s = arg;
     const char *path = sl_http_req_path(req);
 
-    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0)
+    if (strcmp(path, "/metrics") == 0)
+        serve_metrics(s, req);
+    else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0)
         sl_http_respond(req, 200, "text/plain", "ok", 2);
     else if (strcmp(path, "/readyz") == 0 && s->ready)
         sl_http_respond(req, 200, "text/plain", "ok", 2);
@@ -265,6 +285,7 @@ static void serve_teardown(struct serve *s)
     /* The ingress before the logs it appends to. */
     sl_ingress_free(s->ingress);
     sl_dataplane_free(s->dp);
+    sl_metrics_free(s->metrics);
     sl_store_close(s->store);
     sl_loop_free(s->loop);
     sl_free(s->token);
@@ -349,6 +370,8 @@ int sl_cmd_serve(int argc, char **argv)
         serve_teardown(&s);
         return 1;
     }
+    s.metrics = sl_metrics_new();
+    sl_metrics_kn_register(s.metrics);
     {
         struct sl_dataplane_opts dpo = {
             .data_dir = s.cfg.data_dir,
@@ -362,6 +385,7 @@ int sl_cmd_serve(int argc, char **argv)
                                         ? s.cfg.broker_retention_ns / 1000000
                                         : -1,
             .retention_max_bytes = (uint64_t)s.cfg.broker_retention_bytes,
+            .metrics = s.metrics,
         };
 
         if (sl_dataplane_new(s.loop, &dpo, &s.dp, &d) != 0)
@@ -374,6 +398,7 @@ int sl_cmd_serve(int argc, char **argv)
             .max_connections = (unsigned)s.cfg.max_connections,
             .lookup = sl_dataplane_lookup,
             .lookup_arg = s.dp,
+            .metrics = s.metrics,
         };
 
         if (sl_ingress_new(s.loop, &io, &s.ingress, &d) != 0)

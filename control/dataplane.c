@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/map.h"
+#include "core/metrics_kn.h"
 #include "core/time.h"
 #include "proto/event.h"
 #include "resource/schema.h"
@@ -85,6 +86,7 @@ struct dp_trigger {
     struct sl_retry_policy policy;
     struct sl_delivery *dl;
     struct sl_dispatch *dispatch;
+    struct sl_metrics_trigger *metrics; /* the delivery's; NULL: none */
 };
 
 struct sl_dataplane {
@@ -135,6 +137,8 @@ static void dp_trigger_teardown(struct dp_trigger *t)
     t->dispatch = NULL;
     sl_delivery_free(t->dl);
     t->dl = NULL;
+    sl_metrics_trigger_free(t->metrics);
+    t->metrics = NULL;
     sl_filter_free(t->filter);
     t->filter = NULL;
     sl_retry_policy_fini(&t->policy);
@@ -532,6 +536,7 @@ void sl_dp_broker_remove(struct sl_dataplane *dp, const char *ns,
     struct dp_broker *e = sl_map_get(&dp->brokers, key);
 
     sl_free(key);
+    sl_metrics_forget_broker(dp->o.metrics, ns, name);
     if (e == NULL)
         return;
     e->removed = true;
@@ -811,6 +816,13 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
     dc.reply_url = reply_url;
     dc.max_ttl = dp->o.max_ttl;
     dc.log_name = logname;
+    /* filter_type: the legacy filter's "type" attribute, as Knative's
+     * filter reports it (also when spec.filters decides). */
+    t->metrics = sl_metrics_trigger_new(
+        dp->o.metrics, ns, in->broker_name, name,
+        json_object_get_string(
+            sl_res_dig(in->trigger, "spec.filter.attributes.type")));
+    dc.metrics = t->metrics;
     rc = sl_delivery_new(dp->loop, &dc, &t->dl, &d);
     if (rc != 0)
         return dp_trigger_state(dp, t, SL_DP_FAILED, why, "InvalidDelivery",
@@ -857,6 +869,7 @@ void sl_dp_trigger_remove(struct sl_dataplane *dp, const char *ns,
     }
     sl_free(key);
     dp_trigger_teardown(t);
+    sl_metrics_forget_trigger(dp->o.metrics, ns, name);
     /* The Trigger is gone: so is its consumer group, as Knative deletes
      * a trigger's Kafka consumer group. A Trigger of the same name made
      * later starts at the end of the log. */

@@ -28,6 +28,7 @@ struct sl_backend;
 struct sl_dataplane;
 struct sl_diag;
 struct sl_loop;
+struct sl_metrics;
 
 struct sl_dataplane_opts {
     const char *data_dir;        /* broker files (Embedded), required */
@@ -47,6 +48,10 @@ struct sl_dataplane_opts {
     int64_t retention_interval_ms;
     int64_t retention_max_age_ms;
     uint64_t retention_max_bytes;
+    /* Where triggers count deliveries (mt_broker_filter_*,
+     * core/metrics_kn.h); a removed Broker or Trigger takes its series
+     * with it. Borrowed, must outlive the data plane; NULL: none. */
+    struct sl_metrics *metrics;
 };
 
 int sl_dataplane_new(struct sl_loop *loop, const struct sl_dataplane_opts *o,

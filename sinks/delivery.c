@@ -42,6 +42,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/map.h"
+#include "core/metrics_kn.h"
 #include "core/str.h"
 #include "core/time.h"
 
@@ -82,6 +83,7 @@ struct dl_job {
     bool in_append;             /* inside sl_backend_append() */
     bool completed;             /* its done ran inside the call */
     int append_rc;              /* with that rc */
+    int64_t sent_ns;            /* monotonic start of the request in flight */
     struct dl_job *prev, *next; /* zombies list */
     char key[2 * sizeof(void *) + 1];
 };
@@ -96,8 +98,9 @@ struct sl_delivery {
     struct sl_retry_policy policy;
     int32_t max_ttl;
     int64_t timeout_ms;
-    struct sl_map jobs;     /* key -> struct dl_job *, live jobs */
-    struct dl_job *zombies; /* cancelled, append in flight */
+    struct sl_metrics_trigger *metrics; /* borrowed; NULL: none */
+    struct sl_map jobs;                 /* key -> struct dl_job *, live jobs */
+    struct dl_job *zombies;             /* cancelled, append in flight */
     struct sl_delivery_stats stats;
     struct sl_log_ctx log;
 };
@@ -248,6 +251,58 @@ static enum sl_ce_mode dl_mode(const struct sl_delivery *dl)
                                                : SL_CE_BINARY_MODE;
 }
 
+/* ---- metrics (Knative's broker filter, core/metrics_kn.h) ---- */
+
+/*
+ * Count one finished attempt of kind 'req' to 'url' and observe its
+ * latency when it got a response: event_count takes the status, 502 for
+ * a 2xx whose body is not an event, and 500 when no response came (then
+ * no latency), as Knative's filter reports them.
+ */
+static void dl_metric_attempt(struct dl_job *j, enum sl_metrics_request req,
+                              const char *url, const struct sl_send_result *res)
+{
+    struct sl_metrics_trigger *mt = j->dl->metrics;
+    int code;
+
+    if (mt == NULL)
+        return;
+    if (res == NULL || res->err != 0) {
+        sl_metrics_trigger_count(mt, req, url, 500);
+        return;
+    }
+    sl_metrics_trigger_latency(mt, req, url, res->status,
+                               sl_time_mono_ns() - j->sent_ns);
+    code = res->status;
+    if (req == SL_METRICS_REQ_FILTER && code >= 200 && code < 300 &&
+        res->reply == SL_REPLY_NOT_EVENT)
+        code = 502;
+    sl_metrics_trigger_count(mt, req, url, code);
+}
+
+/*
+ * The processing latency of an attempt about to go to the subscriber:
+ * now minus knativearrivaltime (what Knative's filter measures; the
+ * ingress sets it), or minus the time the log took the record when the
+ * event has none (a record another producer wrote to Kafka).
+ */
+static void dl_metric_processing(struct dl_job *j)
+{
+    struct sl_delivery *dl = j->dl;
+    const char *at = sl_event_value(j->rec->ev, DL_ARRIVAL);
+    struct sl_timestamp now = sl_time_now(), ts;
+    int64_t since, now_ns = now.sec * 1000000000LL + now.nsec;
+
+    if (dl->metrics == NULL)
+        return;
+    if (at != NULL && sl_time_parse_rfc3339(at, &ts, NULL) == 0)
+        since = ts.sec * 1000000000LL + ts.nsec;
+    else
+        since = j->rec->appended_ms * 1000000LL;
+    sl_metrics_trigger_processing(dl->metrics, dl->subscriber_url,
+                                  now_ns > since ? now_ns - since : 0);
+}
+
 /* ---- dead letter ---- */
 
 /*
@@ -332,6 +387,8 @@ static void dl_dls_done(void *arg, const struct sl_send_result *res)
 
     if (j->cancelled)
         return;
+    dl_metric_attempt(j, SL_METRICS_REQ_DLS, j->dl->policy.dead_letter_url,
+                      res);
     if (res->err == 0 && res->status >= 200 && res->status < 300) {
         /* Whatever the body: a dead-letter sink's reply is ignored. */
         j->dl->stats.dead_lettered++;
@@ -368,6 +425,7 @@ static void dl_send_dls(struct dl_job *j)
     rq.headers = hdrs;
     rq.nheaders = dl_headers(j->dls_ev, hdrs);
     j->phase = DL_DLS_SEND;
+    j->sent_ns = sl_time_mono_ns();
     rc = sl_sender_send(dl->sender, &rq, dl_dls_done, j);
     if (rc == SL_EBUSY) {
         j->phase = DL_DLS_WAIT;
@@ -376,6 +434,7 @@ static void dl_send_dls(struct dl_job *j)
     }
     j->dls_attempt++;
     if (rc < 0) {
+        dl_metric_attempt(j, SL_METRICS_REQ_DLS, rq.url, NULL);
         snprintf(why, sizeof(why), "cannot send: %s", sl_strerror(rc));
         dl_dls_failed(j, 0, NULL, why);
     }
@@ -527,6 +586,7 @@ static void dl_sub_done(void *arg, const struct sl_send_result *res)
 
     if (j->cancelled)
         return;
+    dl_metric_attempt(j, SL_METRICS_REQ_FILTER, j->dl->subscriber_url, res);
     cls = sl_retry_classify(res->status, res->reply);
     if (cls == SL_RETRY_SUCCESS) {
         if (res->reply == SL_REPLY_EVENT) {
@@ -565,6 +625,7 @@ static void dl_send_sub(struct dl_job *j)
     rq.ev = dl_view(j->rec->ev, &view, stack, &heap);
     rq.headers = hdrs;
     rq.nheaders = dl_headers(j->rec->ev, hdrs);
+    j->sent_ns = sl_time_mono_ns();
     rc = sl_sender_send(dl->sender, &rq, dl_sub_done, j);
     sl_free(heap);
     if (rc == SL_EBUSY) {
@@ -574,7 +635,9 @@ static void dl_send_sub(struct dl_job *j)
         return;
     }
     dl->stats.attempts++;
+    dl_metric_processing(j);
     if (rc < 0) {
+        dl_metric_attempt(j, SL_METRICS_REQ_FILTER, dl->subscriber_url, NULL);
         n = snprintf(why, sizeof(why), "cannot send: %s", sl_strerror(rc));
         dl_sub_failed(j, SL_RETRY_AGAIN, 0, NULL, dl->subscriber_url, why,
                       n > 0 ? (size_t)n : 0);
@@ -677,6 +740,7 @@ int sl_delivery_new(struct sl_loop *loop, const struct sl_delivery_cfg *cfg,
             dl->policy.retry = 0;
     }
     dl->max_ttl = cfg->max_ttl ? cfg->max_ttl : DL_DEFAULT_MAX_TTL;
+    dl->metrics = cfg->metrics;
     if (dl->policy.timeout_ns > 0)
         dl->timeout_ms = dl_ns_to_ms(dl->policy.timeout_ns);
     else if (cfg->default_timeout_ms > 0)

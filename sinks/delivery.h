@@ -57,6 +57,13 @@
  * or already done is a no-op. Jobs are found by the dispatcher's job
  * pointer, so the same pointer must not be in flight twice.
  *
+ * Metrics (cfg.metrics, core/metrics_kn.h), as Knative's broker filter
+ * reports them: every attempt, to the subscriber and to the dead-letter
+ * sink, counts once in mt_broker_filter_event_count with its status (500
+ * without a response, 502 for a 2xx body that is not an event) and, when
+ * it got a response, observes the request's latency; every attempt to the
+ * subscriber observes the processing latency since knativearrivaltime.
+ *
  * Threads: the loop thread of the sender (and of cfg.reply_to): every
  * function and every callback.
  */
@@ -72,6 +79,7 @@ struct sl_backend;
 struct sl_delivery;
 struct sl_diag;
 struct sl_loop;
+struct sl_metrics_trigger;
 struct sl_sender;
 
 /* Per-attempt timeout when the policy has none: 30 s. */
@@ -92,6 +100,9 @@ struct sl_delivery_cfg {
     int32_t max_ttl;            /* 0 -> 255; negative is SL_EINVAL */
     int64_t default_timeout_ms; /* 0 -> SL_DELIVERY_DEFAULT_TIMEOUT_MS */
     const char *log_name;       /* "ns/trigger" for log lines; copied */
+    /* The Trigger's metrics (mt_broker_filter_*, core/metrics_kn.h):
+     * borrowed, must outlive the delivery; NULL: none. */
+    struct sl_metrics_trigger *metrics;
 };
 
 /* Counters since creation. */

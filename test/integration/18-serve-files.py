@@ -44,7 +44,7 @@ def test():
         assert url["url"] == "http://%s/default/solo" % s2.ingress, url
         assert request(s2.metrics, "GET", "/healthz").status == 200
         assert request(s2.metrics, "GET", "/readyz").status == 200
-        assert request(s2.metrics, "GET", "/metrics").status == 404
+        assert request(s2.metrics, "GET", "/metrics").status == 200
     finally:
         s2.stop()
 

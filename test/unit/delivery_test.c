@@ -17,7 +17,8 @@
  * (TTL decremented, knativearrivaltime), TTL 1 and absent TTL; a 2xx body
  * that is not an event; an append that fails; the sender's SL_EBUSY and a
  * URL it refuses; cancel while sending, while waiting for a dead-letter
- * retry and while the reply append is in flight; the counters.
+ * retry and while the reply append is in flight; the counters; the
+ * Knative filter metrics of each attempt (core/metrics_kn.h).
  */
 #include "test/unit/check.h"
 
@@ -31,6 +32,8 @@
 #include "broker/backend.h"
 #include "core/buf.h"
 #include "core/loop.h"
+#include "core/metrics.h"
+#include "core/metrics_kn.h"
 #include "core/str.h"
 #include "core/time.h"
 #include "net/server.h"
@@ -503,6 +506,7 @@ struct dopts {
     int32_t max_ttl;
     int64_t default_timeout_ms;
     const char *url; /* subscriber; NULL: the sink's /sub */
+    struct sl_metrics_trigger *metrics;
 };
 
 static void fx_delivery(struct fx *f, const struct dopts *o)
@@ -530,6 +534,7 @@ static void fx_delivery(struct fx *f, const struct dopts *o)
     cfg.max_ttl = o->max_ttl;
     cfg.default_timeout_ms = o->default_timeout_ms;
     cfg.log_name = "default/t1";
+    cfg.metrics = o->metrics;
     sl_diag_clear(&d);
     ASSERT_OK(sl_delivery_new(f->loop, &cfg, &f->dl, &d));
     sl_retry_policy_fini(&p); /* the delivery has its own copy */
@@ -1481,6 +1486,124 @@ TEST(stats_mixed)
     fx_fini(&f);
     sl_event_unref(ev);
     sl_event_unref(ev1);
+}
+
+/* ---- metrics ---- */
+
+/* The value of the one series of 'name' whose line contains every string
+ * of 'has' (NULL-terminated), or -1 when none or several do. */
+static double metric(const char *text, const char *name, const char *const *has)
+{
+    const char *p = text;
+    double v = -1;
+    int found = 0;
+
+    while (p != NULL && *p != '\0') {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[1024];
+        int i;
+
+        snprintf(line, sizeof(line), "%.*s", (int)len, p);
+        if (strncmp(line, name, strlen(name)) == 0 &&
+            line[strlen(name)] == '{') {
+            for (i = 0; has[i] != NULL; i++)
+                if (strstr(line, has[i]) == NULL)
+                    break;
+            if (has[i] == NULL) {
+                found++;
+                v = strtod(strrchr(line, ' ') + 1, NULL);
+            }
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return found == 1 ? v : -1;
+}
+
+TEST(metrics_per_attempt)
+{
+    struct fx f;
+    struct sl_metrics *m = sl_metrics_new();
+    struct sl_metrics_trigger *mt =
+        sl_metrics_trigger_new(m, "default", "b1", "t1", "t.x");
+    struct dopts o = { .retry = 0, .dls = true, .metrics = mt };
+    struct sl_event *ev = make_event(5);
+    struct sl_record rec = { .ev = ev };
+    struct job j1 = { 0 }, j2 = { 0 }, j3 = { 0 };
+    struct sl_buf b;
+    struct step *st;
+    static const char *const sub500[] = { "trigger_name=\"t1\"",
+                                          "filter_type=\"t.x\"",
+                                          "filter_request_type=\"filter\"",
+                                          "response_code=\"500\"", NULL };
+    static const char *const sub502[] = { "filter_request_type=\"filter\"",
+                                          "response_code=\"502\"", NULL };
+    static const char *const sub200[] = { "filter_request_type=\"filter\"",
+                                          "response_code=\"200\"", NULL };
+    static const char *const dls[] = { "filter_type=\"any\"",
+                                       "filter_request_type=\"dls_forward\"",
+                                       "response_code=\"200\"", NULL };
+    static const char *const proc[] = { "filter_type=\"t.x\"", NULL };
+
+    fx_init(&f, NULL);
+    script(&f, "/sub", 500)->body = "boom"; /* then dead letter: 200 */
+    st = script(&f, "/sub", 200);           /* a body that is no event */
+    st->ctype = "text/plain";
+    st->body = "not an event";
+    fx_delivery(&f, &o);
+    deliver_wait(&f, &rec, &j1);
+    deliver_wait(&f, &rec, &j2);
+    deliver_wait(&f, &rec, &j3); /* the default answer: 200 */
+    sl_buf_init(&b, SL_BUF_UNLIMITED);
+    ASSERT_OK(sl_metrics_write(m, &b));
+    ASSERT(metric(b.data, "mt_broker_filter_event_count", sub500) == 1);
+    ASSERT(metric(b.data, "mt_broker_filter_event_dispatch_latencies_count",
+                  sub500) == 1);
+    /* A 2xx whose body is not an event: counted 502, latency under 200. */
+    ASSERT(metric(b.data, "mt_broker_filter_event_count", sub502) == 1);
+    ASSERT(metric(b.data, "mt_broker_filter_event_dispatch_latencies_count",
+                  sub200) == 2);
+    ASSERT(metric(b.data, "mt_broker_filter_event_count", sub200) == 1);
+    ASSERT(metric(b.data, "mt_broker_filter_event_count", dls) == 2);
+    ASSERT(metric(b.data, "mt_broker_filter_event_processing_latencies_count",
+                  proc) == 3);
+    sl_buf_fini(&b);
+    fx_fini(&f);
+    sl_metrics_trigger_free(mt);
+    sl_metrics_free(m);
+    sl_event_unref(ev);
+}
+
+TEST(metrics_no_response_counts_500)
+{
+    struct fx f;
+    char url[64];
+    struct sl_metrics *m = sl_metrics_new();
+    struct sl_metrics_trigger *mt =
+        sl_metrics_trigger_new(m, "default", "b1", "t1", NULL);
+    struct dopts o = { .retry = 1, .url = url, .metrics = mt };
+    struct sl_event *ev = make_event(5);
+    struct sl_record rec = { .ev = ev };
+    struct job j = { 0 };
+    struct sl_buf b;
+    static const char *const c500[] = { "filter_type=\"any\"",
+                                        "response_code=\"500\"", NULL };
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/x", dead_port());
+    fx_init(&f, NULL);
+    fx_delivery(&f, &o);
+    deliver_wait(&f, &rec, &j);
+    sl_buf_init(&b, SL_BUF_UNLIMITED);
+    ASSERT_OK(sl_metrics_write(m, &b));
+    ASSERT(metric(b.data, "mt_broker_filter_event_count", c500) == 1);
+    /* No response, no dispatch latency (as Knative's filter). */
+    ASSERT(strstr(b.data, "mt_broker_filter_event_dispatch_latencies_count") ==
+           NULL);
+    sl_buf_fini(&b);
+    fx_fini(&f);
+    sl_metrics_trigger_free(mt);
+    sl_metrics_free(m);
+    sl_event_unref(ev);
 }
 
 TEST_MAIN()

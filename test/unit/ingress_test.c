@@ -32,6 +32,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/loop.h"
+#include "core/metrics.h"
 #include "core/time.h"
 #include "net/client.h"
 
@@ -253,11 +254,15 @@ static void *fx_main(void *arg)
     return NULL;
 }
 
+/* The registry the next fx_start() gives its ingress (NULL: none). */
+static struct sl_metrics *fx_metrics;
+
 static void fx_start(struct fx *f, size_t max_event_size)
 {
     struct sl_ingress_opts io = { .listen = "127.0.0.1:0",
                                   .max_event_size = max_event_size,
-                                  .lookup = fx_lookup };
+                                  .lookup = fx_lookup,
+                                  .metrics = fx_metrics };
     struct sl_diag d;
 
     memset(f, 0, sizeof(*f));
@@ -1020,6 +1025,109 @@ TEST(new_rejects_bad_options)
     ASSERT(ing == NULL);
     sl_ingress_free(NULL);
     sl_loop_free(loop);
+}
+
+/* ---- metrics ---- */
+
+/* The value of the one sample of 'name' whose line contains every string
+ * of 'has' (NULL-terminated), or -1 when none or several do. */
+static double metric(const char *text, const char *name, const char *const *has)
+{
+    const char *p = text;
+    double v = -1;
+    int found = 0;
+
+    while (p != NULL && *p != '\0') {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[1024];
+        int i;
+
+        snprintf(line, sizeof(line), "%.*s", (int)len, p);
+        if (strncmp(line, name, strlen(name)) == 0 &&
+            line[strlen(name)] == '{') {
+            for (i = 0; has[i] != NULL; i++)
+                if (strstr(line, has[i]) == NULL)
+                    break;
+            if (has[i] == NULL) {
+                found++;
+                v = strtod(strrchr(line, ' ') + 1, NULL);
+            }
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return found == 1 ? v : -1;
+}
+
+/* Check the counter and the histogram's _count of one label set. */
+static void expect_count(const char *text, double want, const char *ns,
+                         const char *broker, const char *type, const char *code)
+{
+    char a[64], b[64], c[128], d[64];
+    const char *has[] = {
+        a, b, c, d, "event_scheme=\"http\"", "container_name=\"ingress\"", NULL
+    };
+    double got, hist;
+
+    snprintf(a, sizeof(a), "namespace_name=\"%s\"", ns);
+    snprintf(b, sizeof(b), "broker_name=\"%s\"", broker);
+    snprintf(c, sizeof(c), "event_type=\"%s\"", type);
+    snprintf(d, sizeof(d), "response_code=\"%s\"", code);
+    got = metric(text, "mt_broker_ingress_event_count", has);
+    hist =
+        metric(text, "mt_broker_ingress_event_dispatch_latencies_count", has);
+    if (got != want || hist != want)
+        CHECK_FAIL("%s/%s %s %s: count %g, histogram %g, want %g\n%s", ns,
+                   broker, type, code, got, hist, want, text);
+}
+
+TEST(metrics_per_answer)
+{
+    struct sl_metrics *m = sl_metrics_new();
+    struct fx f;
+    struct hdr_set hs = binary("m1", NULL), noid = binary("m2", NULL);
+    struct hdr_set bs = ctype(CE_BATCH);
+    struct sl_buf out;
+
+    fx_metrics = m;
+    fx_start(&f, 0);
+    fx_metrics = NULL;
+    expect(&f, "POST", "/default/b1", &hs, "x", 202, NULL);
+    expect(&f, "POST", "/default/b1", &hs, "x", 202, NULL);
+    expect(&f, "POST", "/default/nope", &hs, "x", 404, NULL);
+    expect(&f, "POST", "/", &hs, "x", 404, NULL);
+    expect(&f, "POST", "/default", &hs, "x", 400, NULL);
+    noid.h[1].name = "ce-nothing";
+    expect(&f, "POST", "/default/b1", &noid, "x", 400, NULL);
+    expect(&f, "POST", "/default/down", &hs, "x", 503, NULL);
+    expect(&f, "POST", "/default/b2", &hs, "x", 503, NULL);
+    expect(&f, "GET", "/default/b1", NULL, NULL, 405, NULL); /* not counted */
+    expect(&f, "POST", "/default/b1", &bs,
+           "[{\"specversion\":\"1.0\",\"id\":\"a1\",\"source\":\"/s\","
+           "\"type\":\"t.batch\"},{\"specversion\":\"1.0\",\"id\":\"a2\","
+           "\"source\":\"/s\",\"type\":\"t.batch\"}]",
+           202, NULL);
+    expect(&f, "POST", "/default/b1", &bs,
+           "[{\"specversion\":\"1.0\",\"id\":\"x1\",\"source\":\"/s\","
+           "\"type\":\"t.batch\",\"knativebrokerttl\":1}]",
+           400, NULL);
+    fx_stop(&f);
+
+    /* The series outlive the ingress: they belong to the registry. */
+    sl_buf_init(&out, SL_BUF_UNLIMITED);
+    ASSERT_OK(sl_metrics_write(m, &out));
+    expect_count(out.data, 2, "default", "b1", "t.test", "202");
+    expect_count(out.data, 2, "", "", "", "404");
+    expect_count(out.data, 1, "", "", "", "400");
+    expect_count(out.data, 1, "default", "b1", "", "400");
+    expect_count(out.data, 1, "default", "down", "", "503");
+    expect_count(out.data, 1, "default", "b2", "t.test", "503");
+    expect_count(out.data, 2, "default", "b1", "t.batch", "202");
+    expect_count(out.data, 1, "default", "b1", "t.batch", "400");
+    ASSERT(strstr(out.data, "nope") == NULL);
+    ASSERT(strstr(out.data, "response_code=\"405\"") == NULL);
+    sl_buf_fini(&out);
+    sl_metrics_free(m);
 }
 
 TEST_MAIN()
