@@ -369,12 +369,14 @@ static void eval_in(struct sl__cesql_ctx *c, const struct sl__cesql_node *n,
                     struct sl__cesql_val *out)
 {
     struct sl__cesql_val l, e;
+    size_t mark;
     uint32_t k;
 
     out->type = SL__CQ_BOOL;
     sl__cesql_eval_node(c, n->kids[0], &l);
     if (c->stop || l.missing)
         return;
+    mark = c->res->scratch_used; /* above l's value */
     for (k = 1; k < n->n; k++) {
         sl__cesql_eval_node(c, n->kids[k], &e);
         if (c->stop || e.missing)
@@ -384,6 +386,7 @@ static void eval_in(struct sl__cesql_ctx *c, const struct sl__cesql_node *n,
             return;
         if (eval_equal(&l, &e))
             break;
+        c->res->scratch_used = mark; /* e is done with */
     }
     out->b = (k < n->n) != n->neg;
 }
@@ -403,10 +406,12 @@ static void eval_logic(struct sl__cesql_ctx *c, const struct sl__cesql_node *n,
 {
     struct sl__cesql_val v;
     bool neg = false, neg_prev = false;
+    size_t mark = c->res->scratch_used;
     uint32_t k;
 
     out->type = SL__CQ_BOOL;
     for (k = 0; k < n->n; k++) {
+        c->res->scratch_used = mark; /* the last operand is done with */
         sl__cesql_eval_node(c, n->kids[k], &v);
         if (c->stop)
             return;

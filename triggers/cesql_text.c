@@ -27,22 +27,26 @@ static bool text_cont(unsigned char c)
     return (c & 0xC0) == 0x80;
 }
 
-size_t sl__cesql_utf8_len(const char *s, size_t n)
-{
-    size_t i, k = 0;
-
-    for (i = 0; i < n; i++)
-        if (!text_cont((unsigned char)s[i]))
-            k++;
-    return k;
-}
-
 size_t sl__cesql_utf8_step(const char *s, size_t n)
 {
     uint32_t cp;
-    size_t k = n ? sl_utf8_decode((const unsigned char *)s, n, &cp) : 0;
+    size_t k;
 
+    if (n > 0 && (unsigned char)s[0] < 0x80)
+        return 1;
+    k = n ? sl_utf8_decode((const unsigned char *)s, n, &cp) : 0;
     return k ? k : 1;
+}
+
+size_t sl__cesql_utf8_len(const char *s, size_t n)
+{
+    size_t i = 0, k = 0;
+
+    while (i < n) {
+        i += (unsigned char)s[i] < 0x80 ? 1 : sl__cesql_utf8_step(s + i, n - i);
+        k++;
+    }
+    return k;
 }
 
 size_t sl__cesql_utf8_off(const char *s, size_t n, size_t k)

@@ -332,6 +332,18 @@ TEST(cesql_scratch_limit)
     ASSERT(r.type == SL_CESQL_BOOL && r.b);
     ASSERT(sl_cesql_match(q, ev));
     sl_cesql_free(q);
+    /* Long IN lists and AND/OR chains release each element's space. */
+    q = NULL;
+    {
+        char *in = repeat("text IN (", "1234567, ", 3000, "-1)");
+        char *chain = repeat("", "STRING(count) OR ", 3000, "TRUE");
+        struct want w1 = { in, B, "false", NONE };
+        struct want w2 = { chain, B, "true", CAST };
+        check_one(&w1, ev, false);
+        check_one(&w2, ev, false);
+        sl_free(in);
+        sl_free(chain);
+    }
     /* A String result may live in the scratch space. */
     ASSERT_OK(sl_cesql_compile("CONCAT_WS('-', count, flag, 'z')", &q, NULL));
     sl_cesql_eval(q, ev, true, &r);
