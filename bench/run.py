@@ -15,7 +15,13 @@ Measurements (docs/performance.md explains the method):
      (bench/sink records arrival - ce-sentat, CLOCK_REALTIME);
   3. 100 triggers, each event matching one (filter on type): delivered
      ev/s vs the one-trigger rate of 2;
-  4. VmRSS of sluice idle with 100 triggers, and its peak during 2.
+  4. VmRSS of sluice idle with 100 triggers, and its peak during 2;
+  5. filters (section "filter"): evaluations per CPU second of one core for
+     CESQL expressions (simple, complex) and the exact/prefix/suffix
+     dialects, vs a bare strcmp of the attribute (bench/lib/filterbench.c).
+
+Sections: `bench/run.py` runs all; `bench/run.py filter` (or
+`dataplane`) runs only the ones named (`make bench BENCH_ARGS=filter`).
 
 Load comes from bench/loadgen (one C thread; hey is run once against the
 baseline to show why: see the "generator" line). BENCH_SECS sets the load
@@ -326,7 +332,7 @@ def bench_latency(cls, args=()):
     return r, {k: float(v) for k, v in st.items()}
 
 
-def main():
+def bench_dataplane():
     for b in ("sluice", "bench/bare202", "bench/loadgen", "bench/sink"):
         if not os.path.exists("build/" + b):
             sys.exit("build/%s missing: run 'make bench'" % b)
@@ -389,6 +395,44 @@ def main():
         "peak under load %.1f MB"
         % (NTRIG, many["idle_rss"],
            "met" if many["idle_rss"] < 20 else "MISSED", many["peak_rss"]))
+
+
+# ---- 5: filters ----
+
+FILTER_TARGET = 2e6  # simple CESQL evaluations per second per core
+
+
+def bench_filter():
+    exe = BIN + "/lib/filterbench"
+    if not os.path.exists(exe):
+        sys.exit("%s missing: run 'make bench'" % exe)
+    r = subprocess.run([exe], capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise AssertionError("filterbench failed: %s" % r.stderr)
+    rows = [line.split("\t") for line in r.stdout.splitlines() if line]
+    out("filters: evaluations per CPU second of one core, one event, best "
+        "of 3 (bench/lib/filterbench.c)")
+    for name, rate, ratio in rows:
+        line = "filter %-31s %12.0f /s  ratio %.3f vs baseline" % (
+            name, float(rate), float(ratio))
+        if name == "cesql simple":
+            line += "  (target >= %.0f M/s per core, %s)" % (
+                FILTER_TARGET / 1e6,
+                "met" if float(rate) >= FILTER_TARGET else "MISSED")
+        out(line)
+
+
+SECTIONS = {"dataplane": bench_dataplane, "filter": bench_filter}
+
+
+def main():
+    names = sys.argv[1:] or list(SECTIONS)
+    for n in names:
+        if n not in SECTIONS:
+            sys.exit("bench: unknown section '%s' (have: %s)"
+                     % (n, ", ".join(SECTIONS)))
+    for n in names:
+        SECTIONS[n]()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 
 #include "cmd/commands.h"
 #include "core/version.h"
+#include "triggers/cesql.h"
 
 struct cmd {
     const char *name;
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
 {
     size_t i;
 
+    sl_cesql_install(); /* admission rejects CESQL that does not compile */
     if (argc < 2)
         return cmd_help(argc, argv), 1;
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)

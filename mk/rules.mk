@@ -107,11 +107,20 @@ fuzz:
 	$(Q)./tools/fuzz.sh $(FUZZ_SECONDS)
 
 # Benchmarks (not tests, not part of check): the release binary, the
-# helpers in bench/ (a baseline server, a load generator, a sink), then
-# bench/run.py, which prints ratios against a baseline of the same run.
+# helpers in bench/ (a baseline server, a load generator, a sink), the
+# programs of bench/lib/ (linked with the library: micro-benchmarks of its
+# parts), then bench/run.py, which prints ratios against a baseline of the
+# same run. BENCH_ARGS picks sections (make bench BENCH_ARGS=filter).
 BENCH_BINS = $(patsubst bench/%.c,build/bench/%,$(wildcard bench/*.c))
+BENCH_LIB_BINS = $(patsubst bench/lib/%.c,build/bench/lib/%,\
+                   $(wildcard bench/lib/*.c))
 
-bench-bins: $(BENCH_BINS)
+bench-bins: $(BENCH_BINS) $(BENCH_LIB_BINS)
+
+build/bench/lib/%: bench/lib/%.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 build/bench/%: bench/%.c
 	@mkdir -p $(@D)
@@ -121,7 +130,7 @@ build/bench/%: bench/%.c
 
 bench:
 	$(Q)$(MAKE) --no-print-directory CONFIG=release all bench-bins
-	$(Q)python3 bench/run.py
+	$(Q)python3 bench/run.py $(BENCH_ARGS)
 
 # Unit tests under ThreadSanitizer: the loop's cross-thread posts, the
 # server and client tests' helper threads, libcurl's resolver thread.

@@ -1,8 +1,7 @@
 /*
  * triggers/filter.h - a Trigger's filter, compiled once, evaluated per
  * event. The one interface the dispatcher uses (triggers/dispatch.h), so
- * that new dialects (CESQL comes with the filters issue) plug in here
- * without touching the dispatcher.
+ * that dialects plug in here without touching the dispatcher.
  *
  * Semantics (reference 2.2-2.3, DESIGN 4.3):
  *   - no spec.filter and no spec.filters: every event matches;
@@ -13,8 +12,8 @@
  *     non-empty" (MT broker); an empty attributes map matches everything;
  *   - an element is one dialect: exact, prefix, suffix (maps of
  *     attribute -> string, every entry must hold), all (list, AND), any
- *     (list, OR), not (one element), cesql (an expression; an
- *     evaluation error is no match);
+ *     (list, OR), not (one element), cesql (a CESQL v1 expression,
+ *     triggers/cesql.h: only Boolean true without an error matches);
  *   - as in Knative, an element that sets no dialect (an empty map, list
  *     or string counts as not set) or that Knative cannot build (an
  *     exact/prefix/suffix entry with an empty value) is "no filter": it

@@ -1,8 +1,8 @@
 /*
  * triggers/filter_dialects.c - the filter dialects: attribute maps
  * (exact, prefix, suffix and the legacy spec.filter.attributes), the
- * combinators (all, any, not) and cesql (not evaluated by this build
- * yet), and the table that lists them.
+ * combinators (all, any, not), and the table that lists them (the cesql
+ * row's functions are in filter_cesql.c).
  *
  * Attribute values are the canonical strings the event model keeps
  * (sl_event_get), so an Integer extension 42 is "42" and a Boolean is
@@ -597,37 +597,6 @@ static bool not_explain(const struct sl__filter_node *n,
     return !kid;
 }
 
-/* ---- cesql ---- */
-
-/*
- * The CESQL row: the filters issue replaces these three functions with
- * the parser and evaluator (an evaluation error is no match).
- */
-static int cesql_compile(const struct sl__filter_dialect *self,
-                         const struct json_object *v, struct sl_res_path *p,
-                         struct sl__filter_node **out, struct sl_diag *d)
-{
-    (void)self;
-    *out = NULL;
-    if (!json_object_is_type(v, json_type_string))
-        return sl_res_fail(d, p, "must be a string");
-    return sl_diag_set(d, SL_ENOTSUP, p->buf,
-                       "CESQL filters are not supported by this build yet");
-}
-
-static bool cesql_match(const struct sl__filter_node *n,
-                        const struct sl_event *ev)
-{
-    (void)n;
-    (void)ev;
-    return false;
-}
-
-static void cesql_free(struct sl__filter_node *n)
-{
-    sl_free(n);
-}
-
 /* ---- the table ---- */
 
 /* Knative's precedence order (materializeSubscriptionsAPIFilter). */
@@ -638,6 +607,7 @@ const struct sl__filter_dialect sl__filter_dialects[] = {
     { "all", list_compile, all_match, list_free, all_explain },
     { "any", list_compile, any_match, list_free, any_explain },
     { "not", not_compile, not_match, not_free, not_explain },
-    { "cesql", cesql_compile, cesql_match, cesql_free, NULL },
+    { "cesql", sl__filter_cesql_compile, sl__filter_cesql_match,
+      sl__filter_cesql_free, sl__filter_cesql_explain },
     { NULL, NULL, NULL, NULL, NULL },
 };

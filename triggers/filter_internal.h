@@ -6,8 +6,8 @@
  * A compiled filter is a tree of nodes. Every node embeds struct
  * sl__filter_node first and points at the dialect that built it; the
  * dialect's match and free_node slots know the rest of the node. A
- * dialect is one row of sl__filter_dialects[]: adding one (CESQL) is one
- * row plus its functions (explain is optional).
+ * dialect is one row of sl__filter_dialects[]: adding one is one row
+ * plus its functions (explain is optional).
  *
  * "No filter". Knative skips filter elements that set no dialect (and
  * ones it cannot materialise, such as an exact map with an empty value),
@@ -90,6 +90,23 @@ struct sl__filter_dialect {
 
 /* The dialects, in Knative's precedence order, NULL-name terminated. */
 extern const struct sl__filter_dialect sl__filter_dialects[];
+
+/*
+ * The cesql row (filter_cesql.c): compile the expression with
+ * sl_cesql_compile (SL_EINVAL with the parser's message at the cesql
+ * path when it does not compile), match with sl_cesql_match (Boolean true
+ * and no error), free.
+ */
+int sl__filter_cesql_compile(const struct sl__filter_dialect *self,
+                             const struct json_object *v, struct sl_res_path *p,
+                             struct sl__filter_node **out, struct sl_diag *d);
+bool sl__filter_cesql_match(const struct sl__filter_node *n,
+                            const struct sl_event *ev);
+void sl__filter_cesql_free(struct sl__filter_node *n);
+/* The cesql row's explain slot: the value and the first error. */
+bool sl__filter_cesql_explain(const struct sl__filter_node *n,
+                              const struct sl_event *ev,
+                              struct sl__filter_expl *x);
 
 /*
  * Compile one SubscriptionsAPIFilter element 'v' at path 'p' (pushes and

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Redis broker class against a real redis-server: the delivery,
-crash, bad-subscriber and life-cycle tests (30, 32, 33, 36) run again with
-SL_TEST_BACKEND=Redis; events are readable as stream fields with
+crash, bad-subscriber, life-cycle and CESQL tests (30, 32, 33, 36, 37) run
+again with SL_TEST_BACKEND=Redis; events are readable as stream fields with
 redis-cli; the broker's config ConfigMap may name the server
 (redis.url); redis-server killed and restarted under load gives 503s
 while it is down, a Broker status saying so, and no loss of any event
@@ -34,7 +34,7 @@ def rerun(redis):
     env["SL_TEST_BACKEND"] = "Redis"
     env["SL_TEST_SLUICE_ARGS"] = "--redis-url " + redis.url
     for t in ("30-delivery.py", "32-kill9.py", "33-bad-sinks.py",
-              "36-trigger-lifecycle.py"):
+              "36-trigger-lifecycle.py", "37-cesql.py"):
         r = subprocess.run([sys.executable, os.path.join(HERE, t)], env=env,
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, "%s on Redis:\n%s%s" % (t, r.stdout[-3000:],

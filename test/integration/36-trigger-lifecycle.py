@@ -57,25 +57,27 @@ def test(s):
     apply(s, BROKER + "---" + trigger("t", sink.url))
     ready(s, "trigger", "t")
 
-    # A filter this build cannot run: False with the reason, also after
+    # A Trigger the data plane cannot run (an annotation admission lets
+    # through, the dispatcher refuses): False with the reason, also after
     # later reconciles (a label change queues one).
-    apply(s, trigger("cesql", sink.url,
-                     "  filters: [{cesql: \"type = 'x'\"}]\n"))
+    bad = trigger("bad", sink.url).replace(
+        "metadata: {name: bad}",
+        "metadata: {name: bad, annotations: {sluice.dev/max-in-flight: "
+        "\"0\"}}")
+    apply(s, bad)
 
     def why():
-        c = cond(get(s, "trigger", "cesql") or {}, "SubscriptionReady")
+        c = cond(get(s, "trigger", "bad") or {}, "SubscriptionReady")
         return c.get("status") == "False" and c
-    c = wait_for(why, 10, "cesql trigger not ready")
-    assert c["reason"] == "FilterNotSupported", c
-    assert "CESQL" in c["message"], c
-    r = s.cli("label", "trigger", "cesql", "x=y")
+    c = wait_for(why, 10, "bad trigger not ready")
+    assert c["reason"] == "InvalidAnnotation", c
+    assert "max-in-flight" in c["message"], c
+    r = s.cli("label", "trigger", "bad", "x=y")
     if r.returncode != 0:
-        apply(s, trigger("cesql", sink.url,
-                         "  filters: [{cesql: \"type = 'x'\"}]\n")
-              .replace("name: cesql}", "name: cesql, labels: {x: y}}"))
+        apply(s, bad.replace("name: bad,", "name: bad, labels: {x: y},"))
     time.sleep(0.5)
-    c = wait_for(why, 10, "cesql trigger still not ready")
-    assert c["reason"] == "FilterNotSupported" and c["message"], c
+    c = wait_for(why, 10, "bad trigger still not ready")
+    assert c["reason"] == "InvalidAnnotation" and c["message"], c
 
     # Delete the trigger, send, re-create: nothing sent meanwhile arrives.
     assert send_event(s.ingress, "/default/b", "before").status == 202

@@ -53,6 +53,11 @@ FILTERS = {
     # not from the EU shop
     "not-eu": "  filters:\n"
               "  - not: {prefix: {source: /shop/eu}}\n",
+    # CESQL, evaluated fail-fast: an event without 'region' is an error
+    # (MissingAttributeError), so no match even when the OR's right side
+    # would be true
+    "sql": "  filters:\n"
+           "  - cesql: \"region = 'eu' OR subject LIKE '%/42'\"\n",
     # a typo: no event has 'sorce'
     "typo": "  filters:\n"
             "  - exact: {sorce: /shop/eu}\n",
@@ -126,7 +131,8 @@ def test(s, d):
             assert r2.returncode == r.returncode and r2.stdout == r.stdout, \
                 (n, eid, r2.returncode, r2.stdout, r.stdout)
     assert said == {"legacy": {"e1", "last"}, "orders": {"e1", "e2", "last"},
-                    "not-eu": {"e2", "last"}, "typo": set()}, said
+                    "not-eu": {"e2", "last"}, "sql": {"e3"},
+                    "typo": set()}, said
 
     # Key lines.
     r = explain(s, "legacy", paths["e2"])
@@ -154,6 +160,15 @@ def test(s, d):
     check_exit(r, False, "not-eu e1")
     assert ("spec.filters[0].not: FAIL: spec.filters[0].not.prefix passed, "
             "so 'not' fails") in r.stdout, r.stdout
+    r = explain(s, "sql", paths["e1"])
+    check_exit(r, False, "sql e1")
+    assert ("spec.filters[0].cesql: FAIL: evaluation failed with "
+            "MissingAttributeError") in r.stdout, r.stdout
+    assert "region = 'eu' OR subject LIKE '%/42'" in r.stdout, r.stdout
+    r = explain(s, "sql", paths["e3"])
+    check_exit(r, True, "sql e3")
+    assert "spec.filters[0].cesql: PASS: the expression is TRUE" in \
+        r.stdout, r.stdout
     r = explain(s, "typo", paths["e1"])
     check_exit(r, False, "typo e1")
     assert ("hint: the event has no 'sorce' but has 'source' = \"/shop/eu\""

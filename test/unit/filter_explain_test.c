@@ -7,7 +7,7 @@
  * "no filter" elements, spec.filter ignored, quoting and cutting of long
  * values, hints for near names; a golden text; and the generic line of a
  * dialect without an explain slot (white-box, through
- * triggers/filter_internal.h, as cesql has none yet).
+ * triggers/filter_internal.h: a made-up row, as every real one has a slot).
  */
 #include "test/unit/check.h"
 
@@ -171,6 +171,11 @@ static bool check_elem(const struct json_object *e, const char *ctx)
             CHECK_FAIL("%s: %s: not with %zu elements", ctx, path, nk);
         if (check_elem(json_object_array_get_idx(kids, 0), ctx) == pass)
             CHECK_FAIL("%s: %s: not agrees with its element", ctx, path);
+    } else if (is(dl, "cesql")) {
+        /* A leaf: the expression as a detail line, no elements. */
+        if (nd != 1 || nk != 0)
+            CHECK_FAIL("%s: %s: cesql with %zu details, %zu elements", ctx,
+                       path, nd, nk);
     } else {
         CHECK_FAIL("%s: %s: unexpected dialect %s", ctx, path, dl ? dl : "-");
     }
@@ -395,6 +400,35 @@ static const struct pcase phrases[] = {
         "spec.filters[0].all[0].any[0]: no filter",
         "spec.filters[0].all: PASS: its element passed (no-filter elements "
         "left out)" },
+      NULL },
+    /* cesql: the expression, then TRUE/FALSE, the first error, or a
+     * value that is not a Boolean */
+    { "{\"filters\":[{\"cesql\":\"type LIKE '%.created' AND count > 40\"}]}",
+      E_ORDER,
+      { "spec.filters[0].cesql: PASS: the expression is TRUE",
+        "type LIKE '%.created' AND count > 40" },
+      NULL },
+    { "{\"filters\":[{\"cesql\":\"count > 40\"}]}",
+      E_OTHER,
+      { "spec.filters[0].cesql: FAIL: the expression is FALSE" },
+      NULL },
+    { "{\"filters\":[{\"cesql\":\"myext = 'hello'\"}]}",
+      E_OTHER,
+      { "spec.filters[0].cesql: FAIL: evaluation failed with "
+        "MissingAttributeError" },
+      NULL },
+    { "{\"filters\":[{\"cesql\":\"count + 1\"}]}",
+      E_ORDER,
+      { "FAIL: the result is the Integer 43, not a Boolean" },
+      NULL },
+    { "{\"filters\":[{\"cesql\":\"UPPER(subject)\"}]}",
+      E_ORDER,
+      { "FAIL: the result is the String \"ORDERS/42\", not a Boolean" },
+      NULL },
+    { "{\"filters\":[{\"not\":{\"cesql\":\"1 / 0 = 0\"}}]}",
+      E_ORDER,
+      { "spec.filters[0].not.cesql: FAIL: evaluation failed with MathError",
+        "spec.filters[0].not: PASS" },
       NULL },
     { "{\"filters\":[{\"cesql\":\"\"}]}",
       E_ORDER,
@@ -815,7 +849,7 @@ TEST(explain_agrees_with_match_generated)
         sl_event_unref(evs[e]);
 }
 
-/* ---- a dialect without an explain slot (cesql today) ---- */
+/* ---- a dialect without an explain slot (a made-up cesql row) ---- */
 
 static bool fake_match(const struct sl__filter_node *n,
                        const struct sl_event *ev)

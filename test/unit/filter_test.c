@@ -2,8 +2,9 @@
  * test/unit/filter_test.c - triggers/filter.h: tables of Trigger specs
  * against a few events: every dialect, the legacy "" rule, spec.filters
  * overriding spec.filter, nested all/any/not, absent attributes, typed
- * extensions, "no filter" elements, bad specs with the field they name,
- * and cesql refused with SL_ENOTSUP.
+ * extensions, "no filter" elements, cesql (a match is Boolean true without
+ * an error; typed extensions keep their types), and bad specs with the
+ * field they name (a cesql that does not compile with its position).
  */
 #include "test/unit/check.h"
 
@@ -175,6 +176,38 @@ static const struct mcase cases[] = {
     { "{\"filters\":[{\"any\":[{},{\"exact\":{\"id\":\"2\"}}]}]}",
       { false, true, false } },
     { "{\"filters\":[{\"cesql\":\"\"}]}", { true, true, true } },
+    /* cesql: Boolean true and no error */
+    { "{\"filters\":[{\"cesql\":\"type = 'com.example.order.created'\"}]}",
+      { true, false, true } },
+    { "{\"filters\":[{\"cesql\":\"count > 0\"}]}", { true, false, false } },
+    { "{\"filters\":[{\"cesql\":\"NOT (count > 0)\"}]}",
+      { false, true, false } }, /* v0.3: missing attribute, an error */
+    { "{\"filters\":[{\"not\":{\"cesql\":\"count > 0\"}}]}",
+      { false, true, true } }, /* not of a failed expression passes */
+    { "{\"filters\":[{\"cesql\":\"flag\"}]}", { true, false, false } },
+    { "{\"filters\":[{\"cesql\":\"flag = TRUE AND count = 42\"}]}",
+      { true, false, false } },
+    { "{\"filters\":[{\"cesql\":\"subject\"}]}", /* a String */
+      { false, false, false } },
+    { "{\"filters\":[{\"cesql\":\"count\"}]}", /* an Integer */
+      { false, false, false } },
+    { "{\"filters\":[{\"cesql\":\"'true'\"}]}", { false, false, false } },
+    { "{\"filters\":[{\"cesql\":\"1 / 0 = 0\"}]}", /* MathError */
+      { false, false, false } },
+    { "{\"filters\":[{\"cesql\":\"EXISTS subject\"}]}",
+      { true, false, false } },
+    { "{\"filters\":[{\"cesql\":\"specversion = '0.3' AND schemaurl LIKE "
+      "'http://%'\"}]}",
+      { false, false, true } },
+    { "{\"filters\":[{\"cesql\":\"LOWER(TYPE) LIKE '%.CREATED' OR "
+      "UPPER(type) LIKE '%.CREATED'\"}]}",
+      { true, false, true } },
+    { "{\"filters\":[{\"exact\":{\"source\":\"/s\"}},{\"cesql\":\"count < "
+      "0\"}]}",
+      { false, true, false } },
+    { "{\"filters\":[{\"any\":[{\"cesql\":\"id = '3'\"},{\"cesql\":\"count "
+      "IN (42, -7)\"}]}]}",
+      { true, true, true } },
     /* unknown keys of an element are admission's business */
     { "{\"filters\":[{\"exact\":{\"id\":\"1\"},\"other\":1}]}",
       { true, false, false } },
@@ -267,14 +300,14 @@ static const struct bcase bad[] = {
       NULL },
     { "{\"filter\":{\"attributes\":{\"type\":true}}}", SL_EINVAL,
       "spec.filter.attributes[type]", NULL },
-    /* cesql: a dialect this build cannot evaluate */
-    { "{\"filters\":[{\"cesql\":\"type = 'x'\"}]}", SL_ENOTSUP,
+    /* cesql that does not compile: the parser's message */
+    { "{\"filters\":[{\"cesql\":\"type = 'x' AND\"}]}", SL_EINVAL,
       "spec.filters[0].cesql",
-      "CESQL filters are not supported by this build yet" },
-    { "{\"filters\":[{\"exact\":{\"a\":\"b\"}},{\"not\":{\"cesql\":\"true\"}}"
+      "at position 15: expected an expression but found end of expression" },
+    { "{\"filters\":[{\"exact\":{\"a\":\"b\"}},{\"not\":{\"cesql\":\"(true\"}}"
       "]}",
-      SL_ENOTSUP, "spec.filters[1].not.cesql",
-      "CESQL filters are not supported by this build yet" },
+      SL_EINVAL, "spec.filters[1].not.cesql",
+      "at position 6: expected ')' but found end of expression" },
     /* a bad spec.filter does not matter when spec.filters applies */
 };
 
