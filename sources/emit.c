@@ -177,14 +177,10 @@ static void emit_after(struct emit_job *j)
         return;
     }
     /* The event is lost, as with Knative's sources. */
-    if (c == SL_RETRY_AGAIN)
-        SL_LOG(SL_LOG_WARN, &em->log,
-               "event %s lost: %s after %d attempts to %s, giving up", id, what,
-               j->attempts, em->url);
-    else
-        SL_LOG(SL_LOG_WARN, &em->log,
-               "event %s lost: %s (not retried) at attempt %d to %s", id, what,
-               j->attempts, em->url);
+    SL_LOG(SL_LOG_WARN, &em->log,
+           "event %s lost after %d attempt%s to %s: %s%s", id, j->attempts,
+           j->attempts == 1 ? "" : "s", em->url, what,
+           c == SL_RETRY_AGAIN ? "; no retries left" : " (not retried)");
     emit_finish(j, SL_EIO);
 }
 
