@@ -418,11 +418,132 @@ int sl_cron_parse(const char *spec, struct sl_cron *out, struct sl_diag *d)
     return 0;
 }
 
+/* ---- next fire time ---- */
+
+/* Unix seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z. */
+#define CRON_AFTER_MIN INT64_C(-62135596800)
+#define CRON_AFTER_MAX INT64_C(253402300799)
+
+/* Steps of the search before giving up. A real zone needs a few hundred
+ * (five years of "0 0 30 2 *" is about 200); a hostile TZif file whose
+ * clock changes keep the search from advancing is cut off here. */
+#define CRON_STEPS_MAX 200000
+
+/* Go's t.AddDate(0, months, days) in zone 'z'. */
+static int64_t cron_add_date(const struct sl_tz *z, int64_t t, int months,
+                             int days)
+{
+    struct sl_tz_tm tm;
+
+    sl_tz_local(z, t, &tm);
+    return sl_tz_mktime(z, tm.year, (int64_t)tm.month + months,
+                        (int64_t)tm.day + days, tm.hour, tm.minute, tm.second);
+}
+
+static bool cron_day_matches(const struct sl_cron *c, const struct sl_tz_tm *tm)
+{
+    bool dom = (c->dom >> tm->day & 1u) != 0;
+    bool dow = (c->dow >> tm->wday & 1u) != 0;
+
+    if (c->dom_any || c->dow_any)
+        return dom && dow;
+    return dom || dow;
+}
+
+/*
+ * robfig/cron v3 SpecSchedule.Next(), step for step, on Unix seconds with
+ * the zone arithmetic of Go's time package (sl_tz_mktime() is
+ * time.Date()). Each field is advanced until it matches; the first
+ * advance resets the smaller fields; a field wrapping around restarts
+ * from the month. The wall-clock steps (AddDate) and the absolute ones
+ * (Add of an hour or minute) are kept apart exactly as robfig has them,
+ * because that is what decides the behaviour at clock changes.
+ */
 int64_t sl_cron_next(const struct sl_cron *c, const struct sl_tz *z,
                      int64_t after)
 {
-    (void)c;
-    (void)z;
-    (void)after;
-    return -1;
+    struct sl_tz_tm tm;
+    int64_t t, year_limit;
+    bool added = false;
+    long steps = 0;
+
+    if (after < CRON_AFTER_MIN || after > CRON_AFTER_MAX)
+        return -1;
+    /* Start at the next whole second: strictly after 'after'. */
+    t = after + 1;
+    sl_tz_local(z, t, &tm);
+    year_limit = (int64_t)tm.year + 5;
+wrap:
+    sl_tz_local(z, t, &tm);
+    if (tm.year > year_limit)
+        return -1;
+    while ((c->month >> tm.month & 1u) == 0) {
+        if (++steps > CRON_STEPS_MAX)
+            return -1;
+        if (!added) {
+            added = true;
+            t = sl_tz_mktime(z, tm.year, tm.month, 1, 0, 0, 0);
+        }
+        t = cron_add_date(z, t, 1, 0);
+        sl_tz_local(z, t, &tm);
+        if (tm.month == 1)
+            goto wrap;
+    }
+    while (!cron_day_matches(c, &tm)) {
+        if (++steps > CRON_STEPS_MAX)
+            return -1;
+        if (!added) {
+            added = true;
+            t = sl_tz_mktime(z, tm.year, tm.month, tm.day, 0, 0, 0);
+        }
+        t = cron_add_date(z, t, 0, 1);
+        sl_tz_local(z, t, &tm);
+        /* Where midnight does not exist the day starts at 01:00 (or the
+         * normalisation lands on 23:00 the day before): back to the
+         * hour that starts the day, as robfig does. */
+        if (tm.hour != 0) {
+            if (tm.hour > 12)
+                t += (int64_t)(24 - tm.hour) * 3600;
+            else
+                t -= (int64_t)tm.hour * 3600;
+            sl_tz_local(z, t, &tm);
+        }
+        if (tm.day == 1)
+            goto wrap;
+    }
+    while ((c->hour >> tm.hour & 1u) == 0) {
+        if (++steps > CRON_STEPS_MAX)
+            return -1;
+        if (!added) {
+            added = true;
+            t = sl_tz_mktime(z, tm.year, tm.month, tm.day, tm.hour, 0, 0);
+        }
+        t += 3600;
+        sl_tz_local(z, t, &tm);
+        if (tm.hour == 0)
+            goto wrap;
+    }
+    while ((c->minute >> tm.minute & 1u) == 0) {
+        if (++steps > CRON_STEPS_MAX)
+            return -1;
+        if (!added) {
+            added = true;
+            /* Go's Truncate(time.Minute) works on absolute time. */
+            t -= (t % 60 + 60) % 60;
+        }
+        t += 60;
+        sl_tz_local(z, t, &tm);
+        if (tm.minute == 0)
+            goto wrap;
+    }
+    while ((c->second >> tm.second & 1u) == 0) {
+        if (++steps > CRON_STEPS_MAX)
+            return -1;
+        added = true;
+        t += 1;
+        sl_tz_local(z, t, &tm);
+        if (tm.second == 0)
+            goto wrap;
+    }
+    return t;
 }
