@@ -51,6 +51,15 @@ static int source_fault_take(int slot, struct sl_diag *diag)
 
 /* ---- wrappers ---- */
 
+/* "field: message" of 'd', or the code's text without one. */
+static const char *source_why(const struct sl_diag *d, int rc, char *buf,
+                              size_t n)
+{
+    if (d == NULL || d->msg[0] == '\0')
+        return sl_strerror(rc);
+    return sl_diag_format(d, buf, n);
+}
+
 const char *sl_source_state_name(enum sl_source_state st)
 {
     switch (st) {
@@ -147,8 +156,10 @@ int sl_source_start(struct sl_source *src, struct sl_diag *diag)
     if (rc == 0)
         rc = src->ops->start(src, diag);
     if (rc != 0) {
+        char why[SL_DIAG_MSG_MAX + SL_DIAG_FIELD_MAX + 8];
+
         SL_LOG(SL_LOG_WARN, &src->log, "%s cannot start: %s", src->ops->kind,
-               sl_strerror(rc));
+               source_why(diag, rc, why, sizeof(why)));
         return rc;
     }
     src->state = SL_SOURCE_RUNNING;
@@ -172,8 +183,10 @@ int sl_source_update(struct sl_source *src, const struct json_object *obj,
     if (rc == 0)
         rc = src->ops->update(src, obj, diag);
     if (rc != 0) {
+        char why[SL_DIAG_MSG_MAX + SL_DIAG_FIELD_MAX + 8];
+
         SL_LOG(SL_LOG_WARN, &src->log, "%s update refused: %s", src->ops->kind,
-               sl_strerror(rc));
+               source_why(diag, rc, why, sizeof(why)));
         return rc;
     }
     SL_LOG(SL_LOG_INFO, &src->log, "%s updated", src->ops->kind);
