@@ -123,8 +123,9 @@ struct sl_tz_tm {
 };
 
 /*
- * The local time in 'z' (NULL: UTC) of UTC instant 't'. 't' must lie
- * within +-2^55 seconds (far beyond any calendar use) so years fit.
+ * The local time in 'z' (NULL: UTC) of UTC instant 't'. The calendar
+ * fields of instants beyond +-2^55 seconds (a billion years) are those of
+ * that limit, so years always fit; the offset is always that of 't'.
  */
 void sl_tz_local(const struct sl_tz *z, int64_t t, struct sl_tz_tm *out);
 
