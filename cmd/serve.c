@@ -4,9 +4,10 @@
  * Wiring, in start order: configuration (cmd/config.h), logging, the
  * loop with SIGTERM/SIGINT handlers, the store (data dir, exclusive lock),
  * the "default" namespace, the REST API and its listener, the resources
- * given with -f (applied like `sluice apply`), the reconcile loop. Then
- * /readyz answers 200 and the loop runs until a signal; shutdown runs in
- * reverse order and frees everything (sanitizer builds check it).
+ * given with -f (applied like `sluice apply`), the data plane, the
+ * ingress, the running sources (control/sources.h) and the reconcile
+ * loop. Then /readyz answers 200 and the loop runs until a signal; shutdown
+ * runs in reverse order and frees everything (sanitizer builds check it).
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "cmd/config.h"
 #include "control/control.h"
 #include "control/dataplane.h"
+#include "control/sources.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -42,6 +44,7 @@ struct serve {
     struct sl_api *api;
     struct sl_ctl *ctl;
     struct sl_dataplane *dp;
+    struct sl_sources *sources; /* PingSource adapters */
     struct sl_ingress *ingress;
     struct sl_metrics *metrics;
     struct sl_http_server *api_srv, *health_srv;
@@ -118,6 +121,14 @@ static void serve_give_up(void *arg)
     sl_loop_stop(s->loop);
 }
 
+/* The sources have stopped: close the data plane next. */
+static void serve_sources_stopped(void *arg)
+{
+    struct serve *s = arg;
+
+    sl_dataplane_shutdown(s->dp, serve_dp_closed, s);
+}
+
 static void serve_on_signal(void *arg, int signo)
 {
     struct serve *s = arg;
@@ -133,7 +144,8 @@ static void serve_on_signal(void *arg, int signo)
         return;
     }
     s->stopping = true;
-    /* End watch streams properly (their last chunk); stop dispatching;
+    /* End watch streams properly (their last chunk); stop the sources
+     * and dispatching;
      * close the brokers' logs (appends accepted so far complete and are
      * answered; new ones get 503), then stop. */
     s->ready = false;
@@ -142,7 +154,8 @@ static void serve_on_signal(void *arg, int signo)
     s->give_up_timer = sl_timer_new(s->loop, serve_give_up, s);
     sl_timer_start(s->give_up_timer,
                    (uint64_t)(s->cfg.shutdown_timeout_ns / 1000000), 0);
-    sl_dataplane_shutdown(s->dp, serve_dp_closed, s);
+    /* Sources first (their events go to the ingress), then the logs. */
+    sl_sources_shutdown(s->sources, serve_sources_stopped, s);
 }
 
 /*
@@ -282,6 +295,7 @@ static void serve_teardown(struct serve *s)
     sl_http_server_free(s->api_srv);
     sl_api_free(s->api);
     sl_ctl_free(s->ctl);
+    sl_sources_free(s->sources);
     /* The ingress before the logs it appends to. */
     sl_ingress_free(s->ingress);
     sl_dataplane_free(s->dp);
@@ -408,6 +422,9 @@ int sl_cmd_serve(int argc, char **argv)
         struct sl_ctl_opts co = { .ingress_url = s.ingress_url,
                                   .dataplane = s.dp };
 
+        if (sl_sources_new(s.loop, NULL, &s.sources, &d) != 0)
+            goto fail;
+        co.sources = s.sources;
         if (sl_ctl_new(s.loop, s.store, &co, &s.ctl, &d) != 0 ||
             sl_ctl_start(s.ctl, &d) != 0)
             goto fail;

@@ -408,6 +408,7 @@ int sl_ctl_new(struct sl_loop *loop, struct sl_store *store,
                                    ? opts->cluster_domain
                                    : "svc.cluster.local";
     ctl->opts.dataplane = opts ? opts->dataplane : NULL;
+    ctl->opts.sources = opts ? opts->sources : NULL;
     if (ctl->opts.dataplane != NULL)
         sl_dp_set_notify(ctl->opts.dataplane, ctl_dp_notify, ctl);
     sl_map_init(&ctl->queued, NULL);

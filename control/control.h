@@ -27,6 +27,7 @@ struct sl_diag;
 struct sl_res_kind;
 struct sl_ctl;
 struct sl_dataplane;
+struct sl_sources;
 
 struct sl_ctl_opts {
     /* Broker and sink addresses are <ingress_url>/<namespace>/<name>. */
@@ -37,6 +38,10 @@ struct sl_ctl_opts {
      * control/dataplane.h), or NULL: then IngressReady and
      * SubscriptionReady say DataPlaneNotAvailable. */
     struct sl_dataplane *dataplane;
+    /* The running sources the source reconcilers drive (borrowed;
+     * control/sources.h), or NULL: then Deployed says
+     * DataPlaneNotAvailable. */
+    struct sl_sources *sources;
 };
 
 /*

@@ -22,6 +22,15 @@ struct json_object *sl__ctl_cond_find(const struct json_object *conds,
 /* The controller's options. */
 const struct sl_ctl_opts *sl__ctl_opts(const struct sl_ctl *ctl);
 
+/*
+ * Run the source of 'r' (a kind with an adapter, sl_rec_opts(r)->sources
+ * set) with its resolved 'sink_url' (NULL: not resolved, so it must not
+ * run) and set the Deployed condition (control/sources.c).
+ */
+void sl__ctl_source_deploy(struct sl_rec *r, const char *sink_url);
+/* A source object was deleted: stop what runs it (finalize slot). */
+void sl__ctl_source_finalize(struct sl_ctl *ctl, const struct json_object *obj);
+
 /* The reconciler of a kind, or NULL (control/registry.c). */
 const struct sl_reconciler *sl__ctl_reconciler(const struct sl_res_kind *k);
 

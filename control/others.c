@@ -2,12 +2,14 @@
  * control/others.c - reconcilers for the sources, the Serving kinds and
  * Namespace: sink resolution and truthful conditions.
  *
- * Every source resolves spec.sink into status.sinkUri (SinkProvided) and
- * reports Deployed False until its adapter exists in this build; the
- * Serving kinds report Ready False (ServingNotAvailable) until the
- * process runtime exists. PingSource also publishes status.ceAttributes
- * as Knative does.
+ * Every source resolves spec.sink into status.sinkUri (SinkProvided).
+ * PingSource then runs in this process (control/sources.c sets its
+ * Deployed) and publishes status.ceAttributes as Knative does; the other
+ * sources report Deployed False until their adapter exists in this
+ * build. The Serving kinds report Ready False (ServingNotAvailable) until
+ * the process runtime exists.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,8 +21,9 @@
 #include "resource/resource.h"
 #include "resource/schema.h"
 
-/* spec.sink → status.sinkUri and SinkProvided; SL_EAGAIN to retry. */
-static int oth_sink(struct sl_rec *r)
+/* spec.sink → status.sinkUri and SinkProvided; SL_EAGAIN to retry.
+ * '*purl' (may be NULL) gets the URL (sl_free), or NULL. */
+static int oth_sink(struct sl_rec *r, char **purl)
 {
     struct json_object *sink = sl_res_dig(r->obj, "spec.sink");
     struct sl_diag why;
@@ -28,12 +31,17 @@ static int oth_sink(struct sl_rec *r)
 
     int rc;
 
+    if (purl != NULL)
+        *purl = NULL;
     sl_diag_clear(&why);
     rc = sl_rec_resolve(r, sink, r->ns, &url, &why);
     if (rc == 0) {
         sl_rec_set(r, "sinkUri", json_object_new_string(url));
         sl_rec_cond(r, "SinkProvided", "True", NULL, NULL);
-        sl_free(url);
+        if (purl != NULL)
+            *purl = url;
+        else
+            sl_free(url);
         return 0;
     }
     sl_rec_set(r, "sinkUri", NULL);
@@ -44,9 +52,11 @@ static int oth_sink(struct sl_rec *r)
 static int source_reconcile(struct sl_rec *r)
 {
     static const char *const ready[] = { "SinkProvided", "Deployed", NULL };
-    int rc = oth_sink(r);
+    char *url = NULL;
+    int rc = oth_sink(r, &url);
+    bool ping = strcmp(r->kind->kind, "PingSource") == 0;
 
-    if (strcmp(r->kind->kind, "PingSource") == 0) {
+    if (ping) {
         struct json_object *attrs = json_object_new_array(),
                            *a = json_object_new_object();
         char src[600];
@@ -59,16 +69,22 @@ static int source_reconcile(struct sl_rec *r)
         json_object_array_add(attrs, a);
         sl_rec_set(r, "ceAttributes", attrs);
     }
-    sl_rec_cond(r, "Deployed", "False", "DataPlaneNotAvailable",
-                "no adapter runs this %s yet", r->kind->kind);
+    /* PingSource runs in this process (control/sources.c). */
+    if (ping && sl_rec_opts(r)->sources != NULL)
+        sl__ctl_source_deploy(r, url);
+    else
+        sl_rec_cond(r, "Deployed", "False", "DataPlaneNotAvailable",
+                    "no adapter runs this %s yet", r->kind->kind);
+    sl_free(url);
     sl_rec_ready(r, ready);
     return rc;
 }
 
-#define SOURCE(sym, grp, knd)                        \
-    const struct sl_reconciler sym = { .group = grp, \
-                                       .kind = knd,  \
-                                       .reconcile = source_reconcile }
+#define SOURCE(sym, grp, knd)                                         \
+    const struct sl_reconciler sym = { .group = grp,                  \
+                                       .kind = knd,                   \
+                                       .reconcile = source_reconcile, \
+                                       .finalize = sl__ctl_source_finalize }
 
 SOURCE(sl__ctl_pingsource, "sources.knative.dev", "PingSource");
 SOURCE(sl__ctl_apiserversource, "sources.knative.dev", "ApiServerSource");
@@ -80,7 +96,7 @@ static int sinkbinding_reconcile(struct sl_rec *r)
 {
     static const char *const ready[] = { "SinkProvided", "BindingAvailable",
                                          NULL };
-    int rc = oth_sink(r);
+    int rc = oth_sink(r, NULL);
 
     sl_rec_cond(r, "BindingAvailable", "False", "DataPlaneNotAvailable",
                 "no runtime binds subjects in this build yet");

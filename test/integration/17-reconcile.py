@@ -129,8 +129,10 @@ def test(s):
     assert p["status"]["ceAttributes"] == [{
         "source": "/apis/v1/namespaces/default/pingsources/p",
         "type": "dev.knative.sources.ping"}], p
+    # The PingSource runs (Deployed), so it is Ready and so is the
+    # dependency.
     settled(s, "triggers", "t2", lambda o: cond(
-        o, "DependencyReady")["reason"] != "DependencyDoesNotExist")
+        o, "DependencyReady")["status"] == "True")
 
     # Deleting the Broker takes the Trigger back to BrokerDoesNotExist.
     assert s.call("DELETE", path("brokers", "b")).status == 200

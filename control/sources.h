@@ -1,0 +1,87 @@
+/*
+ * control/sources.h - the running sources of one sluice process: an
+ * adapter instance (sources/source.h) with its emitter (sources/emit.h)
+ * per source object that has an adapter in this build (PingSource
+ * today), all sending through one shared HTTP sender.
+ *
+ * The source reconcilers (control/others.c, control/sources.c) drive it
+ * level-based, as control/dataplane.h is driven: sl_sources_sync() with
+ * what the object says now and its resolved sink URL; syncing twice with
+ * the same input changes nothing; a changed spec goes to the adapter's
+ * update (or the source is recreated); a changed sink URL goes to the
+ * emitter; a deleted object or an unresolvable sink removes it.
+ *
+ * Stopping is asynchronous (sl_source_stop); a removed source is out of
+ * the map at once and freed when its stop completes, so a source of the
+ * same name may start meanwhile.
+ *
+ * Threads: everything on the loop thread.
+ */
+#ifndef SL_CONTROL_SOURCES_H
+#define SL_CONTROL_SOURCES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "control/dataplane.h"
+
+struct sl_diag;
+struct sl_loop;
+struct sl_sources;
+
+struct sl_sources_opts {
+    /* IANA time zone files [NULL: /usr/share/zoneinfo]. */
+    const char *zoneinfo_dir;
+    /* Events each source holds at once [0: SL_EMIT_DEFAULT_MAX_IN_FLIGHT]. */
+    unsigned max_in_flight;
+    /* Per-attempt timeout to a sink [0: SL_EMIT_DEFAULT_TIMEOUT_MS]. */
+    int64_t timeout_ms;
+    /* Outgoing connections at once, all sources together [0: no limit]. */
+    unsigned max_conns;
+};
+
+/*
+ * Create the set on 'loop' ('o' may be NULL for defaults), after checking
+ * the adapter registry (sl_source_registry_check). Returns 0 with '*out',
+ * or SL_EINVAL (a bad registry) / SL_EIO (no HTTP sender) with 'd'.
+ */
+int sl_sources_new(struct sl_loop *loop, const struct sl_sources_opts *o,
+                   struct sl_sources **out, struct sl_diag *d);
+
+/*
+ * Stop every source (timers stopped, events in their attempts cancelled)
+ * and refuse further syncs. done(arg) runs on the loop when all have
+ * stopped (possibly from inside this call).
+ */
+void sl_sources_shutdown(struct sl_sources *ss, void (*done)(void *),
+                         void *arg);
+
+/* Free; after sl_sources_shutdown completed, or when nothing was synced.
+ * NULL is a no-op. */
+void sl_sources_free(struct sl_sources *ss);
+
+/* Sources running now (started and not being stopped). */
+size_t sl_sources_running(const struct sl_sources *ss);
+
+/* ---- for the reconcilers (control/ only) ---- */
+
+/*
+ * Make source kind/ns/name run as 'obj' (the stored object, borrowed)
+ * says, sending to 'sink_url' (required). Returns SL_DP_READY when it
+ * runs; SL_DP_FAILED with 'why' (reason in why->field, message in
+ * why->msg) when the adapter refused the object (nothing runs; tried
+ * again at the next sync); SL_DP_UNSUPPORTED when no adapter implements
+ * 'kind'; SL_DP_PENDING while shutting down.
+ */
+enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
+                                 const char *ns, const char *name,
+                                 const struct json_object *obj,
+                                 const char *sink_url, struct sl_diag *why);
+
+/* Source kind/ns/name is gone (or has no sink): stop and forget it. */
+void sl_sources_remove(struct sl_sources *ss, const char *kind, const char *ns,
+                       const char *name);
+
+#endif
