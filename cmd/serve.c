@@ -421,8 +421,9 @@ int sl_cmd_serve(int argc, char **argv)
     {
         struct sl_ctl_opts co = { .ingress_url = s.ingress_url,
                                   .dataplane = s.dp };
+        struct sl_sources_opts so = { .metrics = s.metrics };
 
-        if (sl_sources_new(s.loop, NULL, &s.sources, &d) != 0)
+        if (sl_sources_new(s.loop, &so, &s.sources, &d) != 0)
             goto fail;
         co.sources = s.sources;
         if (sl_ctl_new(s.loop, s.store, &co, &s.ctl, &d) != 0 ||

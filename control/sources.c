@@ -34,6 +34,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/map.h"
+#include "core/metrics_kn.h"
 #include "resource/resource.h"
 #include "resource/schema.h"
 #include "sinks/http_sender.h"
@@ -48,7 +49,8 @@ struct src_entry {
     char *kind, *ns, *name;
     char *fp; /* spec JSON the source runs with (or failed with) */
     struct sl_emitter *em;
-    struct sl_source *src; /* NULL: not running */
+    struct sl_metrics_source *ms; /* the emitter's counts; NULL: none */
+    struct sl_source *src;        /* NULL: not running */
     enum sl_dp_state st;
     char reason[64];
     char msg[SL_DIAG_MSG_MAX];
@@ -60,6 +62,7 @@ struct src_stop {
     struct sl_sources *ss; /* NULL once the set is freed (orphan) */
     struct sl_source *src;
     struct sl_emitter *em;
+    struct sl_metrics_source *ms;
 };
 
 struct sl_sources {
@@ -68,8 +71,9 @@ struct sl_sources {
     char *zoneinfo_dir;
     unsigned max_in_flight;
     int64_t timeout_ms;
-    struct sl_map entries;  /* key -> src_entry */
-    struct src_stop *stops; /* stops in progress */
+    struct sl_metrics *metrics; /* borrowed, may be NULL */
+    struct sl_map entries;      /* key -> src_entry */
+    struct src_stop *stops;     /* stops in progress */
     bool shutting_down;
     void (*shutdown_done)(void *);
     void *shutdown_arg;
@@ -107,6 +111,7 @@ static void src_stopped(void *arg, int rc)
         SL_LOG(SL_LOG_WARN, &s->src->log, "stopping: %s", sl_strerror(rc));
     sl_source_free(s->src);
     sl_emitter_free(s->em);
+    sl_metrics_source_free(s->ms);
     if (ss != NULL) {
         if (s->prev != NULL)
             s->prev->next = s->next;
@@ -128,14 +133,18 @@ static void src_entry_stop(struct sl_sources *ss, struct src_entry *e)
     if (e->src == NULL) {
         sl_emitter_free(e->em);
         e->em = NULL;
+        sl_metrics_source_free(e->ms);
+        e->ms = NULL;
         return;
     }
     s = sl_xcalloc(1, sizeof(*s));
     s->ss = ss;
     s->src = e->src;
     s->em = e->em;
+    s->ms = e->ms;
     e->src = NULL;
     e->em = NULL;
+    e->ms = NULL;
     s->next = ss->stops;
     if (ss->stops != NULL)
         ss->stops->prev = s;
@@ -182,6 +191,24 @@ static enum sl_dp_state src_state(struct src_entry *e, enum sl_dp_state st,
     return st;
 }
 
+/* The metric families of each kind's adapter (Knative's component names). */
+struct src_metrics {
+    const char *kind, *component, *group;
+};
+
+static const struct src_metrics src_metrics_kinds[] = {
+    { "PingSource", SL_METRICS_PINGSOURCE, SL_METRICS_PINGSOURCE_GROUP },
+};
+
+static const struct src_metrics *src_metrics_kind(const char *kind)
+{
+    for (size_t i = 0;
+         i < sizeof(src_metrics_kinds) / sizeof(src_metrics_kinds[0]); i++)
+        if (strcmp(src_metrics_kinds[i].kind, kind) == 0)
+            return &src_metrics_kinds[i];
+    return NULL;
+}
+
 /* Create and start the source of 'e' from 'obj'. */
 static enum sl_dp_state src_entry_start(struct sl_sources *ss,
                                         struct src_entry *e,
@@ -189,6 +216,7 @@ static enum sl_dp_state src_entry_start(struct sl_sources *ss,
                                         const struct json_object *obj,
                                         const char *url, struct sl_diag *why)
 {
+    const struct src_metrics *comp;
     struct sl_emitter_cfg ec;
     struct sl_source_cfg sc;
     struct sl_log_ctx lc;
@@ -204,8 +232,15 @@ static enum sl_dp_state src_entry_start(struct sl_sources *ss,
     ec.max_in_flight = ss->max_in_flight;
     ec.timeout_ms = ss->timeout_ms;
     ec.log = &lc;
-    if ((rc = sl_emitter_new(ss->loop, &ec, &e->em, &d)) != 0)
+    if ((comp = src_metrics_kind(e->kind)) != NULL)
+        e->ms = sl_metrics_source_new(ss->metrics, comp->component, e->ns,
+                                      e->name, comp->group);
+    ec.metrics = e->ms;
+    if ((rc = sl_emitter_new(ss->loop, &ec, &e->em, &d)) != 0) {
+        sl_metrics_source_free(e->ms);
+        e->ms = NULL;
         return src_state(e, SL_DP_FAILED, why, "AdapterFailed", "%s", d.msg);
+    }
     memset(&sc, 0, sizeof(sc));
     sc.loop = ss->loop;
     sc.out = e->em;
@@ -226,6 +261,23 @@ static enum sl_dp_state src_entry_start(struct sl_sources *ss,
                          d.field, d.field[0] ? ": " : "", d.msg);
     }
     return src_state(e, SL_DP_READY, why, "", "%s", "");
+}
+
+/* Stop and forget kind/ns/name, if it is there. */
+static void src_remove(struct sl_sources *ss, const char *kind, const char *ns,
+                       const char *name)
+{
+    char *key = src_key(kind, ns, name);
+    struct src_entry *e = NULL;
+
+    if (sl_map_del(&ss->entries, key, (void **)&e) == 0 && e != NULL) {
+        if (e->src != NULL)
+            SL_LOG(SL_LOG_INFO, &ss->log, "%s %s/%s removed: stopping", kind,
+                   ns, name);
+        src_entry_stop(ss, e);
+        src_entry_free(e);
+    }
+    sl_free(key);
 }
 
 enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
@@ -249,7 +301,7 @@ enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
         return SL_DP_UNSUPPORTED;
     }
     if (sink_url == NULL) {
-        sl_sources_remove(ss, kind, ns, name);
+        src_remove(ss, kind, ns, name);
         sl_diag_set(why, SL_EAGAIN, "SinkNotProvided",
                     "the %s runs once its sink resolves", kind);
         return SL_DP_PENDING;
@@ -301,17 +353,11 @@ enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
 void sl_sources_remove(struct sl_sources *ss, const char *kind, const char *ns,
                        const char *name)
 {
-    char *key = src_key(kind, ns, name);
-    struct src_entry *e = NULL;
+    const struct src_metrics *comp = src_metrics_kind(kind);
 
-    if (sl_map_del(&ss->entries, key, (void **)&e) == 0 && e != NULL) {
-        if (e->src != NULL)
-            SL_LOG(SL_LOG_INFO, &ss->log, "%s %s/%s removed: stopping", kind,
-                   ns, name);
-        src_entry_stop(ss, e);
-        src_entry_free(e);
-    }
-    sl_free(key);
+    src_remove(ss, kind, ns, name);
+    if (comp != NULL)
+        sl_metrics_forget_source(ss->metrics, ns, name, comp->group);
 }
 
 size_t sl_sources_running(const struct sl_sources *ss)
@@ -352,6 +398,7 @@ int sl_sources_new(struct sl_loop *loop, const struct sl_sources_opts *o,
         sl_xstrdup(o->zoneinfo_dir ? o->zoneinfo_dir : env.zoneinfo_dir);
     ss->max_in_flight = o->max_in_flight;
     ss->timeout_ms = o->timeout_ms;
+    ss->metrics = o->metrics;
     sl_map_init(&ss->entries, NULL);
     sl_log_ctx_init(&ss->log, "sources", NULL, NULL);
     memset(&so, 0, sizeof(so));

@@ -29,6 +29,7 @@
 
 struct sl_diag;
 struct sl_loop;
+struct sl_metrics;
 struct sl_sources;
 
 struct sl_sources_opts {
@@ -40,6 +41,9 @@ struct sl_sources_opts {
     int64_t timeout_ms;
     /* Outgoing connections at once, all sources together [0: no limit]. */
     unsigned max_conns;
+    /* Where the sources' event counts go (core/metrics_kn.h: the
+     * <kind>_mt_adapter families); borrowed, outlives the set; NULL: none. */
+    struct sl_metrics *metrics;
 };
 
 /*
@@ -80,7 +84,7 @@ enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
                                  const struct json_object *obj,
                                  const char *sink_url, struct sl_diag *why);
 
-/* Source kind/ns/name is gone (or has no sink): stop and forget it. */
+/* Source kind/ns/name is gone: stop and forget it, and its metrics. */
 void sl_sources_remove(struct sl_sources *ss, const char *kind, const char *ns,
                        const char *name);
 

@@ -27,6 +27,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/metrics_kn.h"
 #include "proto/event.h"
 #include "sinks/http_sender.h"
 
@@ -46,6 +47,7 @@ struct emit_job {
     enum emit_phase phase;
     int attempts;
     int status;       /* of the last attempt, 0 when no response */
+    int err;          /* its SL_E* code when no response came, else 0 */
     char errmsg[256]; /* of the last attempt, "" when a status came */
     struct sl_timer *timer;
     sl_emit_done_fn *done;
@@ -60,7 +62,8 @@ struct sl_emitter {
     unsigned max_in_flight;
     int64_t timeout_ms;
     struct sl_log_ctx log;
-    struct emit_job *head; /* jobs, oldest first */
+    struct sl_metrics_source *metrics; /* borrowed, may be NULL */
+    struct emit_job *head;             /* jobs, oldest first */
     struct emit_job *tail;
     size_t n;
     uint64_t next_seq;
@@ -148,14 +151,36 @@ static void emit_finish(struct emit_job *j, int rc)
     sl_free(j);
 }
 
+/* Count the attempt that just ended: retried, or the event's outcome. */
+static void emit_count(struct emit_job *j, bool retried)
+{
+    struct sl_metrics_send r = {
+        .event_source = sl_event_value(j->ev, "source"),
+        .event_type = sl_event_value(j->ev, "type"),
+        .sink_url = j->em->url,
+        .code = j->status,
+        .error = j->err != 0 ? sl_strerror(j->err) : NULL,
+        .timeout = j->err == SL_ETIMEDOUT,
+    };
+
+    if (j->em->metrics == NULL)
+        return;
+    if (retried)
+        sl_metrics_source_retry(j->em->metrics, &r);
+    else
+        sl_metrics_source_event(j->em->metrics, &r);
+}
+
 /* After an attempt that ended with j->status / j->errmsg. */
 static void emit_after(struct emit_job *j)
 {
     struct sl_emitter *em = j->em;
     enum sl_retry_class c = sl_emit_classify(j->status);
     const char *id = sl_event_id(j->ev);
+    bool again = c == SL_RETRY_AGAIN && j->attempts <= SL_EMIT_RETRIES;
     char what[300];
 
+    emit_count(j, again);
     if (c == SL_RETRY_SUCCESS) {
         SL_LOG(SL_LOG_DEBUG, &em->log, "event %s delivered to %s (%d)", id,
                em->url, j->status);
@@ -166,7 +191,7 @@ static void emit_after(struct emit_job *j)
         snprintf(what, sizeof(what), "the sink answered %d", j->status);
     else
         snprintf(what, sizeof(what), "%s", j->errmsg);
-    if (c == SL_RETRY_AGAIN && j->attempts <= SL_EMIT_RETRIES) {
+    if (again) {
         int64_t wait = sl_emit_backoff_ms(j->attempts);
 
         SL_LOG(SL_LOG_DEBUG, &em->log,
@@ -195,6 +220,7 @@ static void emit_sent(void *arg, const struct sl_send_result *res)
         return;
     }
     j->status = res->err != 0 ? 0 : res->status;
+    j->err = res->err;
     snprintf(j->errmsg, sizeof(j->errmsg), "%s",
              res->err != 0 ? res->errmsg : "");
     emit_after(j);
@@ -262,6 +288,7 @@ int sl_emitter_new(struct sl_loop *loop, const struct sl_emitter_cfg *cfg,
         em->log = *cfg->log;
     else
         sl_log_ctx_init(&em->log, "source", NULL, NULL);
+    em->metrics = cfg->metrics;
     *out = em;
     return 0;
 }

@@ -52,6 +52,7 @@
 struct sl_diag;
 struct sl_event;
 struct sl_loop;
+struct sl_metrics_source;
 struct sl_sender;
 struct sl_emitter;
 
@@ -76,6 +77,11 @@ struct sl_emitter_cfg {
     /* Who the log lines name ("source PingSource ns/name"); copied; NULL
      * logs as comp "source" without an object. */
     const struct sl_log_ctx *log;
+    /* Borrowed, may be NULL; must outlive the emitter. Each retried
+     * attempt is counted with sl_metrics_source_retry and each event's
+     * final outcome (delivered or lost, not cancelled) with
+     * sl_metrics_source_event (core/metrics_kn.h). */
+    struct sl_metrics_source *metrics;
 };
 
 /* How one event ended. Borrowed for the duration of the callback. */

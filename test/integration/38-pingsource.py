@@ -21,7 +21,7 @@ import time
 import zoneinfo
 
 from sluicetest import (MULT, RedisServer, Sink, Sluice, main, ready,
-                        wait_for)
+                        request, wait_for)
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
                   r"[0-9a-f]{12}$")
@@ -271,8 +271,42 @@ def test_retries(s):
                                    r"the sink answered \d+ \(not retried\)"
                                    % i, s.output()), 10, "not retried")
         assert len(by_id(sink)[i]) == 1
+
+    # Knative's source metrics count the same: each retried attempt, and
+    # each event's final outcome.
+    m = source_metrics(s)
+    assert m.get(("event", "flaky", "200"), 0) >= 1, m
+    assert m.get(("retry", "flaky", "503"), 0) >= 2, m
+    assert m.get(("event", "down", "503"), 0) >= 1, m
+    assert m.get(("retry", "down", "503"), 0) >= 5, m
+    for name, code in (("broken", "500"), ("bad", "400")):
+        assert m.get(("event", name, code), 0) >= 1, m
+        assert not any(k[0] == "retry" and k[1] == name for k in m), m
     for name in ("flaky", "down", "broken", "bad"):
         assert s.cli("delete", "pingsource", name).returncode == 0
+    # Their series go with them.
+    wait_for(lambda: not source_metrics(s), 10, "the series to go")
+
+
+def source_metrics(s):
+    """(event|retry, name, response_code) -> value of the PingSource
+    families on /metrics (namespace default, resource group checked)."""
+    r = request(s.metrics, "GET", "/metrics")
+    assert r.status == 200, r
+    out = {}
+    for line in r.body.decode().splitlines():
+        m = re.match(r'^pingsource_mt_adapter_(event|retry_event)_count'
+                     r'\{(.*)\} (\S+)$', line)
+        if not m:
+            continue
+        lab = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2)))
+        assert lab["resource_group"] == "pingsources.sources.knative.dev", lab
+        assert lab["namespace_name"] == "default", lab
+        assert lab["event_type"] == "dev.knative.sources.ping", lab
+        kind = "event" if m.group(1) == "event" else "retry"
+        key = (kind, lab["name"], lab["response_code"])
+        out[key] = out.get(key, 0) + float(m.group(3))
+    return out
 
 
 def test_change_and_delete(s):
