@@ -110,6 +110,8 @@ say "Try, in another terminal:"
 say "  $SLUICE get triggers --server 127.0.0.1:$api"
 say "  curl -s http://127.0.0.1:$met/metrics | grep mt_broker"
 say "  $SLUICE send http://127.0.0.1:$ing/default/default --type com.example.order --source /shop --ext region=eu"
+say "  echo '{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"/shop\",\"type\":\"com.example.order\",\"region\":\"us\"}' |"
+say "    $SLUICE explain trigger eu-orders --server 127.0.0.1:$api --event -"
 if [ "$SECS" -gt 0 ]; then
     say "stopping after $SECS s (DEMO_SECONDS)"
 else
