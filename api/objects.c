@@ -141,9 +141,12 @@ static struct json_object *obj_body(struct sl_http_req *req, bool patch)
             err = json_tokener_error_parse_unexpected;
         }
         if (out == NULL) {
+            /* json_tokener_continue: the body ended inside a value. */
             sl__api_fail(req, 400, "BadRequest", NULL, NULL, NULL,
                          "the body is not valid JSON: %s at byte %zu",
-                         json_tokener_error_desc(err),
+                         err == json_tokener_continue
+                             ? "unexpected end of data"
+                             : json_tokener_error_desc(err),
                          json_tokener_get_parse_end(tok));
             json_tokener_free(tok);
             return NULL;

@@ -121,8 +121,8 @@ const struct sl__cfg_opt sl__cfg_table[] = {
       .off = CFG_OFF(metrics_addr),
       .def = "127.0.0.1:9092",
       .metavar = "HOST:PORT",
-      .help = "listen address of /healthz and /readyz (and /metrics, not "
-              "served yet)" },
+      .help = "listen address of /metrics (Prometheus text), /healthz and "
+              "/readyz" },
     { .name = "max-connections",
       .type = SL__CFG_INT,
       .off = CFG_OFF(max_connections),

@@ -118,6 +118,15 @@ void sl_cesql_eval(const struct sl_cesql *q, const struct sl_event *ev,
 bool sl_cesql_match(const struct sl_cesql *q, const struct sl_event *ev);
 
 /*
+ * Call 'fn(arg, name, n)' for every attribute 'q' reads (a reference or
+ * EXISTS), in the order they are written, repeats included; 'name' is
+ * lower-case, n bytes, not NUL-terminated, borrowed from 'q'. For
+ * explanations (which attributes an expression looked at).
+ */
+typedef void sl_cesql_attr_fn(void *arg, const char *name, size_t n);
+void sl_cesql_attrs(const struct sl_cesql *q, sl_cesql_attr_fn *fn, void *arg);
+
+/*
  * The spec's name of an error kind: "ParseError", "MathError",
  * "CastError", "MissingAttributeError", "MissingFunctionError",
  * "FunctionEvaluationError", "GenericError"; "" for NONE. Never NULL.

@@ -609,3 +609,21 @@ const struct sl__cesql_node *sl__cesql_root(const struct sl_cesql *q)
 {
     return q->root;
 }
+
+/* Depth-first, left to right: the order the attributes are written in.
+ * The recursion is bounded by the tree's height (SL_CESQL_MAX_DEPTH). */
+static void cq_attrs(const struct sl__cesql_node *n, sl_cesql_attr_fn *fn,
+                     void *arg)
+{
+    if (n->kind == SL__CQ_ATTR || n->kind == SL__CQ_EXISTS) {
+        fn(arg, n->name, n->nlen);
+        return;
+    }
+    for (uint32_t i = 0; i < n->n; i++)
+        cq_attrs(n->kids[i], fn, arg);
+}
+
+void sl_cesql_attrs(const struct sl_cesql *q, sl_cesql_attr_fn *fn, void *arg)
+{
+    cq_attrs(sl__cesql_root(q), fn, arg);
+}

@@ -10,8 +10,11 @@
  */
 #include "triggers/filter_internal.h"
 
+#include <string.h>
+
 #include "core/alloc.h"
 #include "core/err.h"
+#include "proto/event.h"
 #include "resource/duck.h"
 #include "triggers/cesql.h"
 
@@ -59,6 +62,30 @@ void sl__filter_cesql_free(struct sl__filter_node *n)
     sl_free(x);
 }
 
+/* The attributes an expression reads, each once, for its explanation
+ * (longer names and more of them are left out of the explanation). */
+#define CESQL_EXPLAIN_ATTRS 32
+#define CESQL_EXPLAIN_NAME  64
+
+struct cesql_attrs {
+    char names[CESQL_EXPLAIN_ATTRS][CESQL_EXPLAIN_NAME + 1];
+    size_t n;
+};
+
+static void cesql_attr_add(void *arg, const char *name, size_t n)
+{
+    struct cesql_attrs *a = arg;
+
+    if (n > CESQL_EXPLAIN_NAME || a->n == CESQL_EXPLAIN_ATTRS)
+        return;
+    for (size_t i = 0; i < a->n; i++)
+        if (strlen(a->names[i]) == n && memcmp(a->names[i], name, n) == 0)
+            return;
+    memcpy(a->names[a->n], name, n);
+    a->names[a->n][n] = '\0';
+    a->n++;
+}
+
 /*
  * Evaluated fail-fast, as match does: the verdict is the same by
  * construction (Boolean true and no error). The reason names the first
@@ -70,9 +97,27 @@ bool sl__filter_cesql_explain(const struct sl__filter_node *n,
 {
     const struct cesql_node *c = (const struct cesql_node *)n;
     struct sl_cesql_result res;
+    struct cesql_attrs a;
     char q[SL__FILTER_QUOTE_MAX];
 
     sl__filter_explain_detail(x, "expression", SL__FILTER_INFO, "%s", c->src);
+    /* What it looked at: each attribute's value, or that it is not set
+     * (which may give a hint: a typo, or a string missing its quotes). */
+    a.n = 0;
+    sl_cesql_attrs(c->q, cesql_attr_add, &a);
+    for (size_t i = 0; i < a.n; i++) {
+        const char *v = sl_event_value(ev, a.names[i]);
+
+        if (v != NULL) {
+            sl__filter_explain_detail(
+                x, a.names[i], SL__FILTER_INFO, "is %s",
+                sl__filter_quote(v, strlen(v), q, sizeof(q)));
+        } else {
+            sl__filter_explain_detail(x, a.names[i], SL__FILTER_INFO,
+                                      "is not set");
+            sl__filter_explain_missing(x, a.names[i]);
+        }
+    }
     sl_cesql_eval(c->q, ev, true, &res);
     if (res.err != SL_CESQL_ERR_NONE) {
         sl__filter_explain_reason(x, "evaluation failed with %s: %s",

@@ -172,8 +172,9 @@ static bool check_elem(const struct json_object *e, const char *ctx)
         if (check_elem(json_object_array_get_idx(kids, 0), ctx) == pass)
             CHECK_FAIL("%s: %s: not agrees with its element", ctx, path);
     } else if (is(dl, "cesql")) {
-        /* A leaf: the expression as a detail line, no elements. */
-        if (nd != 1 || nk != 0)
+        /* A leaf: the expression and the attributes it reads as detail
+         * lines, no elements. */
+        if (nd < 1 || nk != 0)
             CHECK_FAIL("%s: %s: cesql with %zu details, %zu elements", ctx,
                        path, nd, nk);
     } else {
@@ -415,8 +416,15 @@ static const struct pcase phrases[] = {
     { "{\"filters\":[{\"cesql\":\"myext = 'hello'\"}]}",
       E_OTHER,
       { "spec.filters[0].cesql: FAIL: evaluation failed with "
-        "MissingAttributeError" },
+        "MissingAttributeError",
+        "myext: is not set" },
       NULL },
+    /* the attributes it read, each once, with their values */
+    { "{\"filters\":[{\"cesql\":\"source LIKE '/shop/%' AND EXISTS source "
+      "AND count > 1\"}]}",
+      E_ORDER,
+      { "source: is \"/shop/eu\"", "count: is \"42\"" },
+      "source: is \"/shop/eu\"\n      source" },
     { "{\"filters\":[{\"cesql\":\"count + 1\"}]}",
       E_ORDER,
       { "FAIL: the result is the Integer 43, not a Boolean" },
