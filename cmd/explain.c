@@ -90,15 +90,19 @@ static int explain_take_event(int argc, char **argv, char **rest, int *nrest,
 }
 
 /* Read FILE or stdin ("-") into 'b'. */
-static int explain_slurp(const char *path, struct sl_buf *b)
+/* Returns 0, SL_ETOOBIG, or SL_EIO with the reason in 'why'. */
+static int explain_slurp(const char *path, struct sl_buf *b, const char **why)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     char chunk[65536];
     size_t n;
     int rc = 0;
 
-    if (f == NULL)
-        return sl_err_from_errno(errno);
+    *why = "read error";
+    if (f == NULL) {
+        *why = strerror(errno);
+        return SL_EIO;
+    }
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         if ((rc = sl_buf_append(b, chunk, n)) != 0)
             break;
@@ -113,17 +117,17 @@ static int explain_read_event(struct explain *x)
 {
     const char *name = strcmp(x->event_path, "-") ? x->event_path : "<stdin>";
     char msg[SL_DIAG_MSG_MAX + SL_DIAG_FIELD_MAX + 4];
+    const char *why;
     struct sl_diag d;
     struct sl_buf b;
     int rc;
 
     sl_buf_init(&b, EXPLAIN_MAX_EVENT_FILE);
-    rc = explain_slurp(x->event_path, &b);
+    rc = explain_slurp(x->event_path, &b, &why);
     if (rc != 0) {
         sl_buf_fini(&b);
         return sl_cli_fail(&x->c, "cannot read event '%s': %s", name,
-                           rc == SL_ETOOBIG ? "larger than 16 MiB"
-                                            : sl_strerror(rc));
+                           rc == SL_ETOOBIG ? "larger than 16 MiB" : why);
     }
     sl_diag_clear(&d);
     rc = sl_ce_json_decode(sl_buf_str(&b), b.len, NULL, &x->ev, &d);

@@ -213,7 +213,8 @@ static int ping_data(const struct json_object *spec, struct sl_diag *d)
 
     if (data != NULL && data[0] != '\0' && b64 != NULL && b64[0] != '\0')
         return sl_diag_set(d, SL_EINVAL, "spec.dataBase64",
-                           "expected exactly one, got both");
+                           "expected exactly one, got both: spec.data, "
+                           "spec.dataBase64");
     if (b64 != NULL && b64[0] != '\0') {
         /* Go's decoder skips line breaks. */
         n = strlen(b64);

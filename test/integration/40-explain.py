@@ -235,7 +235,7 @@ def test(s, d):
     one_line_error(explain(s, "orders", None, '{"specversion": '),
                    "invalid JSON")
     one_line_error(explain(s, "orders", os.path.join(d, "nope.json")),
-                   "cannot read event")
+                   "cannot read event", "No such file or directory")
     one_line_error(explain(s, "nosuch", paths["e1"]), "NotFound", "nosuch")
     one_line_error(s.cli("explain", "trigger", "orders"), "--event")
     one_line_error(s.cli("explain", "broker", "b", "--event", paths["e1"]),
