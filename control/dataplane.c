@@ -256,6 +256,9 @@ static void dp_broker_closed(void *arg, int rc)
 
         sl_map_del(&dp->brokers, e->key, &old);
         dp_broker_forget(e);
+        /* Again: while it closed, the ingress answered 503 (and finished
+         * appends) under its name, which made its series anew. */
+        sl_metrics_forget_broker(dp->o.metrics, ns, name);
         /* The Broker may have come back meanwhile. */
         dp_notify(dp, "Broker", ns, name);
         sl_free(ns);

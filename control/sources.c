@@ -255,6 +255,8 @@ static enum sl_dp_state src_entry_start(struct sl_sources *ss,
     if (rc != 0) {
         sl_emitter_free(e->em);
         e->em = NULL;
+        sl_metrics_source_free(e->ms);
+        e->ms = NULL;
         SL_LOG(SL_LOG_WARN, &ss->log, "%s %s/%s cannot run: %s%s%s", e->kind,
                e->ns, e->name, d.field, d.field[0] ? ": " : "", d.msg);
         return src_state(e, SL_DP_FAILED, why, "AdapterFailed", "%s%s%s",
@@ -449,6 +451,7 @@ void sl_sources_free(struct sl_sources *ss)
             continue;
         }
         sl_emitter_free(e->em);
+        sl_metrics_source_free(e->ms);
         src_entry_free(e);
     }
     sl_map_fini(&ss->entries);

@@ -447,7 +447,24 @@ sl_metrics_family(struct sl_metrics *m, const struct sl_metrics_family_def *def)
 
 /* ---- series ---- */
 
-/* Find or create (mutex held); folds when the family is full. */
+/*
+ * Whether a value of the fold label (it comes from producers) may be a
+ * label value: at most SL_METRICS_MAX_FOLD_VALUE bytes of printable ASCII,
+ * as OpenCensus tags (Knative's metrics) allow. Anything else is folded,
+ * so no producer can make a series of megabytes.
+ */
+static bool met_fold_value_ok(const char *v)
+{
+    size_t i;
+
+    for (i = 0; v[i] != '\0'; i++)
+        if (i >= SL_METRICS_MAX_FOLD_VALUE || v[i] < 0x20 || v[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* Find or create (mutex held); folds when the family is full, or the fold
+ * label's value is not one a label may take. */
 static struct sl_metrics_series *met_get_locked(struct sl_metrics_family *f,
                                                 const char *const *values,
                                                 bool *folded)
@@ -462,8 +479,10 @@ static struct sl_metrics_series *met_get_locked(struct sl_metrics_family *f,
         return s;
     for (i = 0; i < f->nlabels; i++)
         v[i] = values[i] ? values[i] : "";
-    if (f->fold_label >= 0 && f->nlive >= f->max_series &&
-        strcmp(v[f->fold_label], SL_METRICS_FOLD_VALUE) != 0) {
+    if (f->fold_label >= 0 &&
+        ((f->nlive >= f->max_series &&
+          strcmp(v[f->fold_label], SL_METRICS_FOLD_VALUE) != 0) ||
+         !met_fold_value_ok(v[f->fold_label]))) {
         f->folds++;
         *folded = true;
         v[f->fold_label] = SL_METRICS_FOLD_VALUE;
@@ -478,7 +497,7 @@ static struct sl_metrics_series *met_get_locked(struct sl_metrics_family *f,
         if (!sl_utf8_valid(v[i], strlen(v[i]), NULL))
             break;
     if (i < f->nlabels) {
-        char *clean[SL_METRICS_MAX_LABELS];
+        char *clean[SL_METRICS_MAX_LABELS] = { 0 };
 
         for (i = 0; i < f->nlabels; i++)
             clean[i] = met_sanitize(v[i]);

@@ -35,7 +35,9 @@
  * live series, a label set not seen yet is recorded under the same
  * values with the fold label set to "other" (that series is created even
  * beyond the cap), and the family's fold count goes up by one per such
- * lookup. The registry writes the fold counts and series counts of capped
+ * lookup; a value longer than SL_METRICS_MAX_FOLD_VALUE bytes or not
+ * printable ASCII is folded the same way at once. The registry writes the
+ * fold counts and series counts of capped
  * families as sluice_metrics_folded_total and sluice_metrics_series.
  * Families without a fold label are not capped: their label values must
  * be bounded by what the caller knows (configured objects, status codes).
@@ -67,6 +69,9 @@ struct sl_metrics_series;
 
 /* Series a family with a fold label holds before it folds [1000]. */
 #define SL_METRICS_DEFAULT_MAX_SERIES 1000
+/* Longest value of a fold label kept as it is; a longer one, or one with
+ * bytes outside printable ASCII, is folded to "other" (OpenCensus' rule). */
+#define SL_METRICS_MAX_FOLD_VALUE     255
 /* The value a folded label takes. */
 #define SL_METRICS_FOLD_VALUE         "other"
 /* Limits of a family definition (code, not input: the process aborts). */

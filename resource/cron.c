@@ -545,5 +545,8 @@ wrap:
         if (tm.second == 0)
             goto wrap;
     }
-    return t;
+    /* robfig's steps keep t after 'after' in every real zone; a zone file
+     * whose offsets jump far back (fuzzed ones) can take it behind, and a
+     * caller arming a timer on it would fire at once, again and again. */
+    return t > after ? t : -1;
 }

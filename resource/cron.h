@@ -80,8 +80,10 @@ int sl_cron_tz_check(const char *name, struct sl_diag *d);
  * The first instant strictly after 'after' (Unix seconds) at which 'c'
  * fires in zone 'z' (NULL: UTC), or -1 when there is none within five
  * years of it (e.g. "0 0 30 2 *"), or when 'after' lies outside years
- * 1..9999. A CRON_TZ= prefix in c->tz is the caller's business: it loads
- * that zone and passes it as 'z'.
+ * 1..9999, or when robfig's steps would give an instant not after
+ * 'after' (only zone files with implausible jumps do: never a result a
+ * timer would fire on at once). A CRON_TZ= prefix in c->tz is the caller's
+ * business: it loads that zone and passes it as 'z'.
  *
  * The result is robfig/cron v3's SpecSchedule.Next() with Go's time
  * arithmetic, clock changes included (docs/sources.md, "Schedules and

@@ -280,6 +280,10 @@ static void dl_metric_attempt(struct dl_job *j, enum sl_metrics_request req,
     sl_metrics_trigger_count(mt, req, url, code);
 }
 
+/* Processing latencies are clamped to this (a record's times come from
+ * whoever wrote it; the histograms end at 10 s anyway). */
+#define DL_PROC_MAX_S (24 * 3600)
+
 /*
  * The processing latency of an attempt about to go to the subscriber:
  * now minus knativearrivaltime (what Knative's filter measures; the
@@ -291,14 +295,28 @@ static void dl_metric_processing(struct dl_job *j)
     struct sl_delivery *dl = j->dl;
     const char *at = sl_event_value(j->rec->ev, DL_ARRIVAL);
     struct sl_timestamp now = sl_time_now(), ts;
-    int64_t since, now_ns = now.sec * 1000000000LL + now.nsec;
+    int64_t since, sec, nsec, now_ns = now.sec * 1000000000LL + now.nsec;
 
     if (dl->metrics == NULL)
         return;
-    if (at != NULL && sl_time_parse_rfc3339(at, &ts, NULL) == 0)
-        since = ts.sec * 1000000000LL + ts.nsec;
-    else
-        since = j->rec->appended_ms * 1000000LL;
+    /* Both come from the record (a producer may have written any value
+     * to the log): clamped to [now - a day, now] before the arithmetic,
+     * so it cannot overflow (a day is far past the last bucket). */
+    if (at != NULL && sl_time_parse_rfc3339(at, &ts, NULL) == 0) {
+        sec = ts.sec;
+        nsec = ts.nsec;
+    } else {
+        sec = j->rec->appended_ms / 1000;
+        nsec = (j->rec->appended_ms % 1000) * 1000000LL;
+    }
+    if (sec < now.sec - DL_PROC_MAX_S) {
+        sec = now.sec - DL_PROC_MAX_S;
+        nsec = 0;
+    } else if (sec > now.sec) {
+        sec = now.sec;
+        nsec = now.nsec;
+    }
+    since = sec * 1000000000LL + nsec;
     sl_metrics_trigger_processing(dl->metrics, dl->subscriber_url,
                                   now_ns > since ? now_ns - since : 0);
 }

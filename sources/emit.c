@@ -257,6 +257,7 @@ static void emit_attempt(void *arg)
     /* Refused at once (a URL the sender does not take...): an attempt
      * without a response, retried like a connection failure. */
     j->status = 0;
+    j->err = rc;
     snprintf(j->errmsg, sizeof(j->errmsg), "cannot send: %s", sl_strerror(rc));
     emit_after(j);
 }

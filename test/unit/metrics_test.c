@@ -307,6 +307,44 @@ TEST(cardinality_cap_folds)
     sl_metrics_free(m);
 }
 
+/* A producer's value that is too long or not printable ASCII never
+ * becomes a label value: it is folded at once, cap or not. */
+TEST(fold_label_values_must_be_short_printable_ascii)
+{
+    struct sl_metrics *m = sl_metrics_new();
+    struct sl_metrics_family *f = counter(m, "types", 0, 1000);
+    struct sl_metrics_series *s[4];
+    char longv[SL_METRICS_MAX_FOLD_VALUE + 2], *out;
+    const char *v[2] = { NULL, "202" };
+    bool folded;
+
+    memset(longv, 'a', sizeof(longv) - 1);
+    longv[sizeof(longv) - 1] = '\0';
+    v[0] = longv; /* 256 bytes */
+    s[0] = sl_metrics_series_get(f, v, &folded);
+    ASSERT(folded);
+    longv[SL_METRICS_MAX_FOLD_VALUE] = '\0'; /* 255 bytes: kept */
+    s[1] = sl_metrics_series_get(f, v, &folded);
+    ASSERT(!folded);
+    v[0] = "caf\xc3\xa9";
+    s[2] = sl_metrics_series_get(f, v, &folded);
+    ASSERT(folded);
+    v[0] = "a\tb";
+    s[3] = sl_metrics_series_get(f, v, &folded);
+    ASSERT(folded);
+    ASSERT(s[0] == s[2] && s[2] == s[3]);
+    for (int i = 0; i < 4; i++)
+        sl_metrics_inc(s[i]);
+    out = scrape(m);
+    ASSERT(sample(out, "types{broker=\"other\",code=\"202\"}") == 3);
+    ASSERT(sample(out, "sluice_metrics_folded_total{metric=\"types\"}") == 3);
+    ASSERT_EQ(sl_metrics_family_series(f), 2);
+    sl_free(out);
+    for (int i = 0; i < 4; i++)
+        sl_metrics_series_release(s[i]);
+    sl_metrics_free(m);
+}
+
 TEST(remove_and_dead_handles)
 {
     struct sl_metrics *m = sl_metrics_new();

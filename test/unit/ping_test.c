@@ -17,7 +17,10 @@
 #include "test/unit/check.h"
 
 #include "control/sources.h"
+#include "core/buf.h"
 #include "core/loop.h"
+#include "core/metrics.h"
+#include "core/metrics_kn.h"
 #include "core/str.h"
 #include "core/time.h"
 #include "core/uuid.h"
@@ -490,13 +493,17 @@ TEST(running_sources)
     struct rt t;
     struct sl_sources *ss;
     struct sl_sources_opts so = { 0 };
+    struct sl_metrics *m = sl_metrics_new();
     struct json_object *o, *o2, *bad;
     struct sl_diag why;
+    struct sl_buf mb;
     char moved[128];
     int n, shut = 0;
 
     rt_start(&t);
     so.zoneinfo_dir = check_path("test/data/zoneinfo");
+    so.metrics = m;
+    sl_metrics_kn_register(m);
     sl_diag_clear(&why);
     ASSERT_OK(sl_sources_new(t.loop, &so, &ss, &why));
     o = obj_of("{\"schedule\":\"* * * * * *\",\"data\":\"a\"}");
@@ -533,6 +540,11 @@ TEST(running_sources)
     ASSERT_STR_EQ(why.field, "AdapterFailed");
     ASSERT(strstr(why.msg, "spec.dataBase64") != NULL);
     ASSERT_EQ(sl_sources_running(ss), 0);
+    /* Refused again: nothing of the failed start is kept (the harness
+     * counts live allocations). */
+    ASSERT_EQ(
+        sl_sources_sync(ss, "PingSource", "team-a", "tick", bad, t.url, &why),
+        SL_DP_FAILED);
     rt_idle(&t, 20); /* the stop completes */
     n = t.n;
     rt_idle(&t, 1200);
@@ -553,9 +565,23 @@ TEST(running_sources)
         sl_sources_sync(ss, "PingSource", "team-b", "tick", o, t.url, &why),
         SL_DP_READY);
     ASSERT_EQ(sl_sources_running(ss), 2);
+    /* Two ticks of both (each tick, each source sends one event), so
+     * team-b's first one has been answered and counted... */
+    rt_run(&t, t.n + 4, 4000);
+    /* ...in Knative's family; a removed source's series go. */
+    sl_buf_init(&mb, SL_BUF_UNLIMITED);
+    ASSERT_OK(sl_metrics_write(m, &mb));
+    ASSERT(strstr(sl_buf_str(&mb), "pingsource_mt_adapter_event_count{"));
+    ASSERT(strstr(sl_buf_str(&mb), "namespace_name=\"team-b\""));
+    sl_buf_fini(&mb);
     sl_sources_remove(ss, "PingSource", "team-b", "tick");
     sl_sources_remove(ss, "PingSource", "team-b", "nothing");
     ASSERT_EQ(sl_sources_running(ss), 1);
+    sl_buf_init(&mb, SL_BUF_UNLIMITED);
+    ASSERT_OK(sl_metrics_write(m, &mb));
+    ASSERT(strstr(sl_buf_str(&mb), "namespace_name=\"team-b\"") == NULL);
+    ASSERT(strstr(sl_buf_str(&mb), "namespace_name=\"team-a\""));
+    sl_buf_fini(&mb);
     sl_sources_shutdown(ss, on_shutdown, &shut);
     ASSERT_EQ(shut, 0); /* the stops complete on the loop */
     rt_idle(&t, 20);
@@ -565,6 +591,7 @@ TEST(running_sources)
         SL_DP_PENDING);
     ASSERT_STR_EQ(why.field, "ShuttingDown");
     sl_sources_free(ss);
+    sl_metrics_free(m);
     json_object_put(o);
     json_object_put(o2);
     json_object_put(bad);
