@@ -57,6 +57,14 @@ void sl_cli_fini(struct sl_cli *c);
 /* The namespace to use: -n, else "default". */
 const char *sl_cli_ns(const struct sl_cli *c);
 
+/*
+ * Read the whole file 'path' (stdin for "-") into 'b' (its limit applies:
+ * SL_ETOOBIG beyond). Returns 0 or an SL_E* code; with 'why' (may be
+ * NULL), a failure to open or read is also said in words ("No such file
+ * or directory": strerror's text, not freed).
+ */
+int sl_cli_slurp(const char *path, struct sl_buf *b, const char **why);
+
 /* Print "sluice <cmd>: <msg>" on stderr; returns 1. */
 int sl_cli_fail(const struct sl_cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

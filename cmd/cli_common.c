@@ -35,16 +35,20 @@ int sl_cli_fail(const struct sl_cli *c, const char *fmt, ...)
     return 1;
 }
 
-/* Read a whole file (or stdin for "-") into 'b'. */
-static int cli_slurp(const char *path, struct sl_buf *b)
+int sl_cli_slurp(const char *path, struct sl_buf *b, const char **why)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     char chunk[65536];
     size_t n;
     int rc = 0;
 
-    if (f == NULL)
+    if (why != NULL)
+        *why = "read error";
+    if (f == NULL) {
+        if (why != NULL)
+            *why = strerror(errno);
         return sl_err_from_errno(errno);
+    }
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         if ((rc = sl_buf_append(b, chunk, n)) != 0)
             break;
@@ -61,7 +65,7 @@ static int cli_token(struct sl_cli *c, const char *path)
     int rc;
 
     sl_buf_init(&b, 4096);
-    rc = cli_slurp(path, &b);
+    rc = sl_cli_slurp(path, &b, NULL);
     if (rc != 0) {
         sl_buf_fini(&b);
         return sl_cli_fail(c, "cannot read token file '%s': %s", path,
@@ -389,7 +393,7 @@ static int cli_read_file(struct sl_cli *c, const char *path,
     int rc;
 
     sl_buf_init(&b, CLI_MAX_INPUT);
-    rc = cli_slurp(path, &b);
+    rc = sl_cli_slurp(path, &b, NULL);
     if (rc != 0) {
         sl_buf_fini(&b);
         return sl_cli_fail(c, "cannot read '%s': %s", path, sl_strerror(rc));

@@ -89,30 +89,6 @@ static int explain_take_event(int argc, char **argv, char **rest, int *nrest,
     return 0;
 }
 
-/* Read FILE or stdin ("-") into 'b'. */
-/* Returns 0, SL_ETOOBIG, or SL_EIO with the reason in 'why'. */
-static int explain_slurp(const char *path, struct sl_buf *b, const char **why)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-
-    *why = "read error";
-    if (f == NULL) {
-        *why = strerror(errno);
-        return SL_EIO;
-    }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if ((rc = sl_buf_append(b, chunk, n)) != 0)
-            break;
-    if (rc == 0 && ferror(f))
-        rc = SL_EIO;
-    if (f != stdin)
-        fclose(f);
-    return rc;
-}
-
 static int explain_read_event(struct explain *x)
 {
     const char *name = strcmp(x->event_path, "-") ? x->event_path : "<stdin>";
@@ -123,7 +99,7 @@ static int explain_read_event(struct explain *x)
     int rc;
 
     sl_buf_init(&b, EXPLAIN_MAX_EVENT_FILE);
-    rc = explain_slurp(x->event_path, &b, &why);
+    rc = sl_cli_slurp(x->event_path, &b, &why);
     if (rc != 0) {
         sl_buf_fini(&b);
         return sl_cli_fail(&x->c, "cannot read event '%s': %s", name,
