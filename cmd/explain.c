@@ -16,7 +16,6 @@
  * Exit status: 0 the event passes the filter, 2 it does not, 1 an error
  * (one line on stderr).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
