@@ -302,6 +302,17 @@ def test(s):
     sc = wait_for(gone, 10, "series of trigger bad removed")
     assert sc.value("mt_broker_filter_event_count", trigger_name="ok",
                     response_code=200) == n
+    # A producer's event type longer than 255 bytes is not a label value:
+    # it is counted under event_type="other".
+    long_type = "dev.sluice." + "x" * 300
+    assert send_event(s.ingress, "/default/b", "long",
+                      type=long_type).status == 202
+    sc = scrape(s)
+    assert sc.value("mt_broker_ingress_event_count", broker_name="b",
+                    event_type="other", response_code=202) == 1, sc.text
+    assert long_type not in sc.text
+    assert sc.value("sluice_metrics_folded_total",
+                    metric="mt_broker_ingress_event_count") == 1
     # So does a deleted broker (ingress and filter series).
     assert s.cli("delete", "broker", "b").returncode == 0
 
