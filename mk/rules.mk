@@ -20,13 +20,25 @@ UNIT_BINS = $(UNIT_SRCS:test/unit/%.c=$(O)/test/unit/%)
 AUX_OBJS  = $(UNIT_AUX:%.c=$(O)/%.o)
 FUZZ_BINS = $(FUZZ_SRCS:test/fuzz/%.c=build/fuzz/%)
 LIB       = $(O)/libsluice.a
+# Test helpers (test/helpers/*.c): programs the tests start, such as the
+# Kafka cluster; plain builds in every configuration, never linked with
+# the library.
+HELPER_BINS = $(patsubst test/helpers/%.c,build/helpers/%,\
+                $(wildcard test/helpers/*.c))
 
 .PHONY: all deps check asan tsan unit integration fuzz fuzz-regress valgrind \
         format format-check lint clean unit-bins fuzz-build bench bench-bins \
         demo
 .DEFAULT_GOAL := all
 
-all: $(BIN)
+all: $(BIN) $(HELPER_BINS)
+
+
+build/helpers/%: test/helpers/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(STD) $(WARN) -O1 -g $(shell pkg-config --cflags rdkafka) \
+	    -o $@ $< $(shell pkg-config --libs rdkafka)
 
 $(BIN): $(O)/cmd/main.o $(CMDLIB) $(LIB)
 	@mkdir -p $(@D)
