@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "broker/ingress.h"
+#include "broker/kafka/kafka.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/config.h"
@@ -31,6 +32,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/metrics_kn.h"
+#include "net/kafka.h"
 #include "net/server.h"
 #include "resource/resource.h"
 #include "store/store.h"
@@ -301,6 +303,11 @@ static void serve_teardown(struct serve *s)
     sl_dataplane_free(s->dp);
     sl_metrics_free(s->metrics);
     sl_store_close(s->store);
+    /* Kafka threads still running (a topic being deleted, a consumer
+     * closing) post their results to the loop: wait for them, so that
+     * sl_loop_free runs those results and frees what they hold. */
+    sl_kafka_admin_drain();
+    sl_kafka_broker_drain();
     sl_loop_free(s->loop);
     sl_free(s->token);
     sl_free(s->ingress_url);
