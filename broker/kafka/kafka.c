@@ -606,15 +606,10 @@ static int kb_topic_health(struct sl__kafka *k, struct sl_diag *why)
                                        : "");
     case SL_EPERM:
         return sl_diag_set(why, SL_EIO, "auth.secret.ref.name",
-                           "not authorized for Kafka topic %s: %s", t,
-                           k->topic_msg);
-    case SL_ETIMEDOUT:
-    case SL_EIO:
-        return sl_diag_set(why, SL_EIO, "bootstrap.servers",
-                           "Kafka cluster unreachable: %s", k->topic_msg);
+                           "Kafka topic %s: %s", t, k->topic_msg);
     default:
-        return sl_diag_set(why, SL_EIO, "topic", "cannot %s Kafka topic %s: %s",
-                           k->external ? "check" : "create", t, k->topic_msg);
+        return sl_diag_set(why, SL_EIO, "topic",
+                           "Kafka topic %s is not ready: %s", t, k->topic_msg);
     }
 }
 
