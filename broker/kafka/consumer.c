@@ -102,14 +102,14 @@ struct kc_part {
 /* The librdkafka side: the callbacks' opaque; outlives the subscription
  * when its consumer closes on a job thread. */
 struct kc_client {
+    struct sl__kafka_closing closing; /* cluster and group */
     rd_kafka_t *rk;
     rd_kafka_queue_t *q;     /* the consumer queue (pumped) */
     struct sl__kafka_sub *s; /* NULL once closing */
-    bool closing;            /* set before the close job starts */
+    bool closing_now;        /* set before the close job starts */
     struct sl_loop *loop;
     struct sl_kafka_reach reach;
     struct sl_log_ctx log;
-    char group[256];
 };
 
 struct sl__kafka_sub {
@@ -128,6 +128,9 @@ struct sl__kafka_sub {
     int64_t init_at; /* wall ms: the next init attempt; 0 none */
     int init_rc;     /* last init outcome */
     bool initing, subscribed, paused, pumping, dead, torn;
+    /* where partitions start at their first assignment (a new group
+     * whose start the cluster did not take outside a generation) */
+    rd_kafka_topic_partition_list_t *starts;
     int err_rc; /* last consumer error (health), 0 none */
     char err_msg[256];
 };
@@ -312,7 +315,7 @@ static void kc_ctimer(void *arg)
 }
 
 /* ---- librdkafka callbacks (loop thread, or the close job's thread
- * when c->closing) ---- */
+ * when c->closing_now) ---- */
 
 static void kc_unassign(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
@@ -355,7 +358,7 @@ static void kc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct sl__kafka_sub *s = c->s;
     bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 
-    if (c->closing || !s) {
+    if (c->closing_now || !s) {
         kc_unassign(rk, parts);
         return;
     }
@@ -369,6 +372,18 @@ static void kc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             p->assigned = true;
             p->gen++;
             win_reset(p);
+            rd_kafka_topic_partition_t *st =
+                s->starts ? rd_kafka_topic_partition_list_find(
+                                s->starts, parts->elems[i].topic,
+                                parts->elems[i].partition)
+                          : NULL;
+            if (st) {
+                parts->elems[i].offset = st->offset;
+                p->next = st->offset; /* committed at once, as a member */
+                rd_kafka_topic_partition_list_del(s->starts, st->topic,
+                                                  st->partition);
+                kc_commit_soon(s);
+            }
         }
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
@@ -421,7 +436,7 @@ static void kc_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         SL_LOG(SL_LOG_WARN, &c->log,
                "group %s: offset commit failed: %s (the next commit makes "
                "it good; a crash before redelivers)",
-               c->group, rd_kafka_err2str(err));
+               c->closing.group, rd_kafka_err2str(err));
 }
 
 static int kc_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
@@ -429,7 +444,7 @@ static int kc_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     struct kc_client *c = opaque;
 
     (void)rk;
-    if (!c->closing)
+    if (!c->closing_now)
         sl_kafka_reach_update(&c->reach, json, len, sl_loop_now_ms(c->loop));
     return 0;
 }
@@ -440,12 +455,12 @@ static void kc_error_cb(rd_kafka_t *rk, int err, const char *reason,
     struct kc_client *c = opaque;
 
     (void)rk;
-    if (c->closing)
+    if (c->closing_now)
         return;
     snprintf(c->reach.why, sizeof(c->reach.why), "%s", reason);
     SL_LOG(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? SL_LOG_WARN
                                                       : SL_LOG_INFO,
-           &c->log, "group %s: %s", c->group, reason);
+           &c->log, "group %s: %s", c->closing.group, reason);
 }
 
 /* ---- records ---- */
@@ -648,6 +663,8 @@ static void kc_pump(struct sl__kafka_sub *s)
 struct kc_init {
     struct sl__kafka_sub *s;
     rd_kafka_t *rk;
+    char cluster[512];
+    char group[256];
     char **topics;
     size_t ntopics;
     int64_t *known; /* topic 0's known ends, -1 unknown */
@@ -655,6 +672,8 @@ struct kc_init {
     int rc;
     char msg[256];
     int ncommitted; /* partitions given a start */
+    /* starts the group refused to take outside a generation */
+    rd_kafka_topic_partition_list_t *starts;
 };
 
 static void kc_init_fail(struct kc_init *j, rd_kafka_resp_err_t e,
@@ -664,57 +683,6 @@ static void kc_init_fail(struct kc_init *j, rd_kafka_resp_err_t e,
     snprintf(j->msg, sizeof(j->msg), "%s: %s", what, rd_kafka_err2str(e));
 }
 
-/* Commit 'l' and wait, bounded, for the answer. */
-static rd_kafka_resp_err_t kc_commit_wait(rd_kafka_t *rk,
-                                          rd_kafka_topic_partition_list_t *l)
-{
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_resp_err_t e = rd_kafka_commit_queue(rk, l, q, NULL, NULL);
-    rd_kafka_event_t *ev;
-
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ev = rd_kafka_queue_poll(q, SL__KAFKA_JOB_TIMEOUT_MS);
-        if (!ev) {
-            e = RD_KAFKA_RESP_ERR__TIMED_OUT;
-        } else {
-            e = rd_kafka_event_error(ev);
-            rd_kafka_event_destroy(ev);
-        }
-    }
-    rd_kafka_queue_destroy(q);
-    return e;
-}
-
-/*
- * Partitions of 'topic' into 'l' (offset INVALID). Returns the librdkafka
- * error of the metadata request or of the topic.
- */
-static rd_kafka_resp_err_t kc_partitions(rd_kafka_t *rk, const char *topic,
-                                         rd_kafka_topic_partition_list_t *l)
-{
-    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e;
-
-    if (!t)
-        return rd_kafka_last_error();
-    e = rd_kafka_metadata(rk, 0, t, &md, SL__KAFKA_JOB_TIMEOUT_MS);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (md->topic_cnt < 1)
-            e = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-        else if (md->topics[0].err)
-            e = md->topics[0].err;
-        else
-            for (int i = 0; i < md->topics[0].partition_cnt; i++)
-                rd_kafka_topic_partition_list_add(
-                    l, topic, md->topics[0].partitions[i].id);
-    }
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(t);
-    return e;
-}
-
 static void kc_init_work(void *arg)
 {
     struct kc_init *j = arg;
@@ -722,8 +690,10 @@ static void kc_init_work(void *arg)
                                     *start = NULL;
     rd_kafka_resp_err_t e;
 
+    /* A forget of this group still on its way would undo our start. */
+    sl__kafka_forget_wait(j->cluster, j->group);
     for (size_t i = 0; i < j->ntopics; i++) {
-        e = kc_partitions(j->rk, j->topics[i], all);
+        e = sl__kafka_partitions(j->rk, j->topics[i], all);
         if (e) {
             kc_init_fail(j, e, "reading the topic's partitions");
             goto out;
@@ -738,7 +708,10 @@ static void kc_init_work(void *arg)
     for (int i = 0; i < all->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &all->elems[i];
         int64_t lo, hi, at;
-        if (tp->offset >= 0)
+        if (tp->offset >= 0 &&
+            !(tp->metadata_size == sizeof(SL__KAFKA_FORGOTTEN) - 1 &&
+              memcmp(tp->metadata, SL__KAFKA_FORGOTTEN,
+                     sizeof(SL__KAFKA_FORGOTTEN) - 1) == 0))
             continue; /* the group has progress there */
         e = rd_kafka_query_watermark_offsets(j->rk, tp->topic, tp->partition,
                                              &lo, &hi,
@@ -756,7 +729,7 @@ static void kc_init_work(void *arg)
             ->offset = at;
     }
     if (start->cnt > 0) {
-        e = kc_commit_wait(j->rk, start);
+        e = sl__kafka_commit_wait(j->rk, start);
         /* A group with live members (another process) refuses a commit
          * outside its generation: those members made its start. */
         if (e && e != RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID &&
@@ -765,8 +738,14 @@ static void kc_init_work(void *arg)
             kc_init_fail(j, e, "committing the group's start");
             goto out;
         }
-        if (!e)
+        if (!e) {
             j->ncommitted = start->cnt;
+        } else {
+            /* Refused: the first assignment of these partitions starts
+             * there instead (and commits it as a member). */
+            j->starts = start;
+            start = NULL;
+        }
     }
 out:
     if (start)
@@ -823,10 +802,15 @@ static void kc_init_after(void *arg)
                               : s->init_backoff * 2;
         kc_arm(s);
     } else {
-        if (j->ncommitted > 0)
+        if (j->ncommitted > 0 || j->starts)
             SL_LOG(SL_LOG_INFO, &s->k->log,
                    "group %s: new; starts at the end of %d partitions",
-                   s->base.group, j->ncommitted);
+                   s->base.group,
+                   j->ncommitted + (j->starts ? j->starts->cnt : 0));
+        if (s->starts)
+            rd_kafka_topic_partition_list_destroy(s->starts);
+        s->starts = j->starts;
+        j->starts = NULL;
         s->init_rc = 0;
         kc_subscribe_now(s);
     }
@@ -834,6 +818,8 @@ static void kc_init_after(void *arg)
         sl_free(j->topics[i]);
     sl_free(j->topics);
     sl_free(j->known);
+    if (j->starts)
+        rd_kafka_topic_partition_list_destroy(j->starts);
     sl_free(j);
     kc_put(s);
 }
@@ -845,6 +831,8 @@ static void kc_init_start(struct sl__kafka_sub *s)
     s->init_at = 0;
     j->s = s;
     j->rk = s->c->rk;
+    memcpy(j->cluster, s->c->closing.cluster, sizeof(j->cluster));
+    memcpy(j->group, s->c->closing.group, sizeof(j->group));
     j->ntopics = s->k->ntopics;
     j->topics = sl_xcalloc(j->ntopics, sizeof(*j->topics));
     for (size_t i = 0; i < j->ntopics; i++)
@@ -872,15 +860,6 @@ static void kc_timer(void *arg)
 
 /* ---- closing a consumer (job) ---- */
 
-static void kc_close_work(void *arg)
-{
-    struct kc_client *c = arg;
-
-    rd_kafka_consumer_close(c->rk);
-    rd_kafka_destroy(c->rk);
-    c->rk = NULL;
-}
-
 static void kc_close_after(void *arg)
 {
     sl_free(arg);
@@ -894,15 +873,22 @@ static void kc_close_client(struct kc_client *c)
     if (c->q)
         rd_kafka_queue_destroy(c->q);
     c->q = NULL;
-    c->closing = true;
+    c->closing_now = true;
     c->s = NULL;
-    sl__kafka_job_start(c->loop, kc_close_work, kc_close_after, c);
+    c->closing.rk = c->rk;
+    c->rk = NULL;
+    c->closing.loop = c->loop;
+    c->closing.after = kc_close_after;
+    c->closing.arg = c;
+    sl__kafka_close_consumer(&c->closing);
 }
 
 /* ---- subscription life ---- */
 
 static void kc_free(struct sl__kafka_sub *s)
 {
+    if (s->starts)
+        rd_kafka_topic_partition_list_destroy(s->starts);
     for (size_t i = 0; i < s->nparts; i++) {
         sl_free(s->parts[i]->win);
         sl_free(s->parts[i]);
@@ -938,7 +924,8 @@ static struct kc_client *kc_client_new(struct sl__kafka *k, const char *group,
 
     c->loop = k->base.loop;
     c->log = k->log;
-    snprintf(c->group, sizeof(c->group), "%s", group);
+    snprintf(c->closing.group, sizeof(c->closing.group), "%s", group);
+    sl__kafka_cluster(k, c->closing.cluster, sizeof(c->closing.cluster));
     snprintf(cid, sizeof(cid), "sluice-%s", group);
     rc = sl_kafka_conf_new(k->props, cid, &conf, d);
     if (rc < 0)
@@ -1021,6 +1008,16 @@ int sl__kafka_subscribe(struct sl_backend *b, const char *group,
     }
     s->next = k->subs;
     k->subs = s;
+    {
+        size_t i;
+        for (i = 0; i < k->ngroups && strcmp(k->groups[i], group) != 0; i++)
+            ;
+        if (i == k->ngroups) {
+            k->groups =
+                sl_xrealloc(k->groups, (k->ngroups + 1) * sizeof(*k->groups));
+            k->groups[k->ngroups++] = sl_xstrdup(group);
+        }
+    }
     if (k->reader && k->earliest)
         kc_subscribe_now(s); /* a new group starts at the earliest */
     else
@@ -1115,104 +1112,4 @@ int sl__kafka_subs_health(struct sl__kafka *k, struct sl_diag *why)
             return sl_diag_set(why, SL_EIO, "topic", "%s", s->err_msg);
     }
     return 0;
-}
-
-/* ---- forget a group (job) ---- */
-
-struct kc_forget {
-    rd_kafka_t *rk;
-    char **topics;
-    size_t ntopics;
-    sl_backend_done_fn *done;
-    void *arg;
-    int rc;
-    char msg[256];
-    struct sl_log_ctx log;
-    char group[256];
-};
-
-static void kc_forget_work(void *arg)
-{
-    struct kc_forget *f = arg;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-    rd_kafka_resp_err_t e = 0;
-
-    for (size_t i = 0; i < f->ntopics && !e; i++)
-        e = kc_partitions(f->rk, f->topics[i], l);
-    for (int i = 0; i < l->cnt && !e; i++) {
-        int64_t lo, hi;
-        e = rd_kafka_query_watermark_offsets(f->rk, l->elems[i].topic,
-                                             l->elems[i].partition, &lo, &hi,
-                                             SL__KAFKA_JOB_TIMEOUT_MS);
-        l->elems[i].offset = hi;
-    }
-    if (!e && l->cnt > 0)
-        e = kc_commit_wait(f->rk, l);
-    if (e) {
-        f->rc = sl_kafka_errno(e);
-        snprintf(f->msg, sizeof(f->msg), "%s", rd_kafka_err2str(e));
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_destroy(f->rk);
-    f->rk = NULL;
-}
-
-static void kc_forget_after(void *arg)
-{
-    struct kc_forget *f = arg;
-
-    if (f->rc < 0)
-        SL_LOG(SL_LOG_WARN, &f->log,
-               "group %s: cannot move it to the end of the log: %s", f->group,
-               f->msg);
-    f->done(f->arg, f->rc);
-    for (size_t i = 0; i < f->ntopics; i++)
-        sl_free(f->topics[i]);
-    sl_free(f->topics);
-    sl_free(f);
-}
-
-static void kc_posted_fail(void *arg)
-{
-    struct kc_forget *f = arg;
-
-    f->rc = SL_EINVAL;
-    kc_forget_after(f);
-}
-
-void sl__kafka_forget(struct sl_backend *b, const char *group,
-                      sl_backend_done_fn *done, void *arg)
-{
-    struct sl__kafka *k = sl_container_of(b, struct sl__kafka, base);
-    struct kc_forget *f = sl_xcalloc(1, sizeof(*f));
-    rd_kafka_conf_t *conf = NULL;
-    struct sl_diag d;
-    char err[256];
-    int rc;
-
-    f->done = done;
-    f->arg = arg;
-    f->log = k->log;
-    snprintf(f->group, sizeof(f->group), "%s", group);
-    f->ntopics = k->ntopics;
-    f->topics = sl_xcalloc(k->ntopics, sizeof(*f->topics));
-    for (size_t i = 0; i < k->ntopics; i++)
-        f->topics[i] = sl_xstrdup(k->topics[i]);
-    sl_diag_clear(&d);
-    rc = sl_kafka_conf_new(k->props, "sluice-forget", &conf, &d);
-    if (rc == 0 && (rd_kafka_conf_set(conf, "group.id", group, err,
-                                      sizeof(err)) != RD_KAFKA_CONF_OK ||
-                    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err,
-                                      sizeof(err)) != RD_KAFKA_CONF_OK)) {
-        rd_kafka_conf_destroy(conf);
-        rc = sl_diag_set(&d, SL_EINVAL, "group.id", "%s", err);
-    }
-    if (rc == 0) /* takes conf in every case */
-        rc = sl_kafka_client_new(RD_KAFKA_CONSUMER, conf, &f->rk, &d);
-    if (rc < 0) {
-        snprintf(f->msg, sizeof(f->msg), "%.200s", d.msg);
-        sl_loop_post(b->loop, kc_posted_fail, f);
-        return;
-    }
-    sl__kafka_job_start(b->loop, kc_forget_work, kc_forget_after, f);
 }

@@ -92,6 +92,8 @@ struct sl__kafka {
     int err_rc;
     char err_msg[192];
     struct sl__kafka_sub *subs;
+    char **groups; /* every group subscribed here (forgotten at drop) */
+    size_t ngroups;
     struct sl_backend_stats stats;
     uint64_t undecodable;
     sl_backend_done_fn *pending_done; /* open or close completion */
@@ -114,6 +116,10 @@ struct sl_event *sl__kafka_decode(struct sl__kafka *k,
 /* Wall-clock milliseconds since the epoch. */
 int64_t sl__kafka_wall_ms(void);
 
+/* Which cluster 'k' talks to (its bootstrap.servers), for matching groups
+ * of the same cluster. */
+void sl__kafka_cluster(const struct sl__kafka *k, char *out, size_t n);
+
 /* ---- subscriptions (consumer.c) ---- */
 
 int sl__kafka_subscribe(struct sl_backend *b, const char *group,
@@ -131,13 +137,63 @@ void sl__kafka_unsubscribe(struct sl_backend_sub *sub);
  */
 int sl__kafka_subs_health(struct sl__kafka *k, struct sl_diag *why);
 
+/* ---- groups (groups.c) ---- */
+
+struct sl__kafka_forget;
+
 /*
- * Forget 'group': commit the end of every partition for it (a group with
- * no live member takes a commit outside a generation), so that a later
- * subscription starts at the end like a new group. done(arg, rc) on the
- * loop.
+ * A consumer to close: sl__kafka_close_consumer registers it and posts
+ * the start of its close job to 'loop' (so that a forget of its group
+ * requested in the same loop iteration, as the data plane does when a
+ * Trigger goes, is attached to it). The job then, on its thread: commits
+ * the forget marker for the partitions still assigned (when a forget is
+ * attached: the consumer is still a member of the generation, so the
+ * commit is taken), closes and destroys 'rk', runs the other attached
+ * forgets, and posts after(arg), which runs their ends too.
+ */
+struct sl__kafka_closing {
+    char cluster[512];
+    char group[256];
+    rd_kafka_t *rk;
+    struct sl_loop *loop;
+    sl__kafka_after_fn *after;
+    void *arg;
+    /* kg_mu */
+    bool started, finished;
+    struct sl__kafka_forget *attached; /* forgets to run with it */
+    struct sl__kafka_closing *next;
+};
+
+/* Close cl->rk as above ('cl' lives until after runs; loop thread). */
+void sl__kafka_close_consumer(struct sl__kafka_closing *cl);
+
+/* The metadata of a committed offset that stands for "forgotten": a
+ * group's partition carrying it starts at the end, as a new group. */
+#define SL__KAFKA_FORGOTTEN "sluice:forgotten"
+
+/* Wait (bounded, on a job thread) while a forget of 'group' on 'cluster'
+ * is not finished. */
+void sl__kafka_forget_wait(const char *cluster, const char *group);
+
+/*
+ * The forget slot: commit the end of every partition for 'group' (a group
+ * with no live member takes a commit outside a generation), after a close
+ * of its consumer in flight, so that a later subscription starts at the
+ * end like a new group. done(arg, rc) on the loop.
  */
 void sl__kafka_forget(struct sl_backend *b, const char *group,
                       sl_backend_done_fn *done, void *arg);
+
+/* Forget every group subscribed on 'k' (drop; failures only logged). */
+void sl__kafka_forget_all(struct sl__kafka *k);
+
+/* Commit 'l' and wait for the answer, bounded (job thread). */
+rd_kafka_resp_err_t sl__kafka_commit_wait(rd_kafka_t *rk,
+                                          rd_kafka_topic_partition_list_t *l);
+
+/* Append the partitions of 'topic' to 'l' from a metadata request (job
+ * thread). Returns the request's or the topic's error. */
+rd_kafka_resp_err_t sl__kafka_partitions(rd_kafka_t *rk, const char *topic,
+                                         rd_kafka_topic_partition_list_t *l);
 
 #endif

@@ -41,6 +41,14 @@ int64_t sl__kafka_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void sl__kafka_cluster(const struct sl__kafka *k, char *out, size_t n)
+{
+    struct json_object *v = NULL;
+
+    json_object_object_get_ex(k->props, "bootstrap.servers", &v);
+    snprintf(out, n, "%s", v ? json_object_get_string(v) : "");
+}
+
 /* ---- configuration ---- */
 
 static const char *cfg_str(const struct json_object *config, const char *key)
@@ -522,6 +530,9 @@ static void kb_fini(struct sl_backend *b)
     for (size_t i = 0; i < k->ntopics; i++)
         sl_free(k->topics[i]);
     sl_free(k->topics);
+    for (size_t i = 0; i < k->ngroups; i++)
+        sl_free(k->groups[i]);
+    sl_free(k->groups);
     sl_free(k->known_end);
 }
 
@@ -559,6 +570,9 @@ static int kb_drop(struct sl_backend *b, struct sl_diag *d)
 
     if (k->reader || k->external || !k->topics)
         return 0;
+    /* The groups go to the end first: should the delete fail or lag, a
+     * Broker made again under this name still starts empty for them. */
+    sl__kafka_forget_all(k);
     x = sl_xcalloc(1, sizeof(*x));
     snprintf(x->topic, sizeof(x->topic), "%s", k->topics[0]);
     x->log = k->log;
