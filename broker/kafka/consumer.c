@@ -65,6 +65,7 @@ enum { KR_BACKLOG = 1, KR_PUSHED, KR_HELD };
 
 struct sl__kafka_sub;
 struct kc_part;
+struct kc_init;
 
 struct kc_rec {
     struct sl_record rec; /* what the subscriber sees */
@@ -128,6 +129,7 @@ struct sl__kafka_sub {
     int64_t init_at; /* wall ms: the next init attempt; 0 none */
     int init_rc;     /* last init outcome */
     bool initing, subscribed, paused, pumping, dead, torn;
+    struct kc_init *init; /* the start job running, or NULL */
     /* where partitions start at their first assignment (a new group
      * whose start the cluster did not take outside a generation) */
     rd_kafka_topic_partition_list_t *starts;
@@ -674,6 +676,7 @@ struct kc_init {
     int ncommitted; /* partitions given a start */
     /* starts the group refused to take outside a generation */
     rd_kafka_topic_partition_list_t *starts;
+    bool cancel; /* the subscription went (kg_mu) */
 };
 
 static void kc_init_fail(struct kc_init *j, rd_kafka_resp_err_t e,
@@ -691,7 +694,10 @@ static void kc_init_work(void *arg)
     rd_kafka_resp_err_t e;
 
     /* A forget of this group still on its way would undo our start. */
-    sl__kafka_forget_wait(j->cluster, j->group);
+    if (!sl__kafka_forget_wait(j->cluster, j->group, &j->cancel)) {
+        j->rc = SL_ECANCELED;
+        goto out;
+    }
     for (size_t i = 0; i < j->ntopics; i++) {
         e = sl__kafka_partitions(j->rk, j->topics[i], all);
         if (e) {
@@ -784,6 +790,7 @@ static void kc_init_after(void *arg)
     struct sl__kafka_sub *s = j->s;
 
     s->initing = false;
+    s->init = NULL;
     if (s->torn) {
         /* Unsubscribed meanwhile: the consumer is ours to close now. */
         kc_close_client(s->c);
@@ -844,6 +851,7 @@ static void kc_init_start(struct sl__kafka_sub *s)
             j->known[i] = sl__kafka_known_end(s->k, i);
     }
     s->initing = true;
+    s->init = j;
     s->refs++;
     sl__kafka_job_start(s->base.b->loop, kc_init_work, kc_init_after, j);
 }
@@ -1075,7 +1083,10 @@ static void kc_teardown(struct sl__kafka_sub *s)
     s->base.outstanding = 0;
     if (s->c)
         s->c->s = NULL;
-    /* A running init job still uses the consumer: it closes it after. */
+    /* A running start job still uses the consumer: it closes it after
+     * (told to give up any wait). */
+    if (s->initing)
+        sl__kafka_forget_wait_cancel(&s->init->cancel);
     if (!s->initing) {
         kc_close_client(s->c);
         s->c = NULL;

@@ -148,16 +148,28 @@ static bool kg_pending_for(const char *cluster, const char *group)
     return false;
 }
 
-void sl__kafka_forget_wait(const char *cluster, const char *group)
+bool sl__kafka_forget_wait(const char *cluster, const char *group,
+                           const bool *cancel)
 {
     struct timespec until;
+    bool go_on;
 
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += KG_FORGET_WAIT_MS / 1000;
     pthread_mutex_lock(&kg_mu);
-    while (kg_pending_for(cluster, group))
+    while (!*cancel && kg_pending_for(cluster, group))
         if (pthread_cond_timedwait(&kg_cv, &kg_mu, &until) == ETIMEDOUT)
             break;
+    go_on = !*cancel;
+    pthread_mutex_unlock(&kg_mu);
+    return go_on;
+}
+
+void sl__kafka_forget_wait_cancel(bool *cancel)
+{
+    pthread_mutex_lock(&kg_mu);
+    *cancel = true;
+    pthread_cond_broadcast(&kg_cv);
     pthread_mutex_unlock(&kg_mu);
 }
 

@@ -49,9 +49,15 @@ typedef void sl__kafka_after_fn(void *arg);
  * sl_kafka_broker_drain() waits for every such thread. Never fails (a
  * thread that cannot be made runs 'work' on a retry of pthread_create;
  * after five failures the process aborts with a message, as for memory).
+ * After a drain (the loop is being freed: a continuation run by
+ * sl_loop_free may start a job) and until sl__kafka_jobs_resume, work and
+ * after run inline, here, instead.
  */
 void sl__kafka_job_start(struct sl_loop *loop, sl__kafka_work_fn *work,
                          sl__kafka_after_fn *after, void *arg);
+
+/* Jobs get threads again (a backend is made: a loop runs again). */
+void sl__kafka_jobs_resume(void);
 
 /* ---- the instance (kafka.c) ---- */
 
@@ -171,9 +177,15 @@ void sl__kafka_close_consumer(struct sl__kafka_closing *cl);
  * group's partition carrying it starts at the end, as a new group. */
 #define SL__KAFKA_FORGOTTEN "sluice:forgotten"
 
-/* Wait (bounded, on a job thread) while a forget of 'group' on 'cluster'
- * is not finished. */
-void sl__kafka_forget_wait(const char *cluster, const char *group);
+/*
+ * Wait (bounded, on a job thread) while a forget of 'group' on 'cluster'
+ * is not finished, or until *cancel is set through
+ * sl__kafka_forget_wait_cancel. Returns false when cancelled.
+ */
+bool sl__kafka_forget_wait(const char *cluster, const char *group,
+                           const bool *cancel);
+/* Set *cancel and wake the waits (any thread). */
+void sl__kafka_forget_wait_cancel(bool *cancel);
 
 /*
  * The forget slot: commit the end of every partition for 'group' (a group

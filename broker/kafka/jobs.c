@@ -23,6 +23,7 @@
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t jobs_cv = PTHREAD_COND_INITIALIZER;
 static size_t jobs_running;
+static bool jobs_inline; /* drained: the loop is going away */
 
 struct job {
     struct sl_loop *loop;
@@ -55,6 +56,13 @@ void sl__kafka_job_start(struct sl_loop *loop, sl__kafka_work_fn *work,
 
     *j = (struct job){ loop, work, after, arg };
     pthread_mutex_lock(&jobs_mu);
+    if (jobs_inline) {
+        pthread_mutex_unlock(&jobs_mu);
+        sl_free(j);
+        work(arg);
+        after(arg);
+        return;
+    }
     jobs_running++;
     pthread_mutex_unlock(&jobs_mu);
     pthread_attr_init(&attr);
@@ -76,5 +84,13 @@ void sl_kafka_broker_drain(void)
     pthread_mutex_lock(&jobs_mu);
     while (jobs_running > 0)
         pthread_cond_wait(&jobs_cv, &jobs_mu);
+    jobs_inline = true;
+    pthread_mutex_unlock(&jobs_mu);
+}
+
+void sl__kafka_jobs_resume(void)
+{
+    pthread_mutex_lock(&jobs_mu);
+    jobs_inline = false;
     pthread_mutex_unlock(&jobs_mu);
 }

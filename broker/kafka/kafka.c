@@ -284,6 +284,7 @@ static int kb_init(struct sl_backend *b, const struct sl_backend_cfg *cfg,
     int rc;
 
     sl_log_ctx_init(&k->log, "broker", b->ns, b->name);
+    sl__kafka_jobs_resume();
     k->check = sl_timer_new(b->loop, kb_check_fire, k);
     rc = kb_config(b->ns, b->name, cfg->config, k, d);
     if (rc < 0) {
@@ -781,6 +782,7 @@ static int kb_reader_init(struct sl_backend *b,
 
     (void)cfg;
     (void)d;
+    sl__kafka_jobs_resume();
     k->reader = true;
     k->check = sl_timer_new(b->loop, kb_check_fire, k);
     return 0;
