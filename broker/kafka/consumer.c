@@ -1038,9 +1038,15 @@ int sl__kafka_settle(struct sl_backend_sub *base, const struct sl_record *rec,
                      const struct sl_settle *how)
 {
     struct sl__kafka_sub *s = sl_container_of(base, struct sl__kafka_sub, base);
-    struct kc_rec *x = sl_container_of(rec, struct kc_rec, rec);
+    struct kc_rec *x;
 
-    if (s->torn || x->s != s || x->state != KR_PUSHED)
+    /* Look it up rather than trust the pointer: a record settled twice
+     * (or not ours) is refused, never dereferenced. The list holds at
+     * most max_outstanding records. */
+    for (x = s->torn ? NULL : s->pushed.tail; x && &x->rec != rec;
+         x = x->prev)
+        ;
+    if (!x)
         return SL_EINVAL;
     list_del(&s->pushed, x);
     s->base.outstanding--;
