@@ -1043,8 +1043,7 @@ int sl__kafka_settle(struct sl_backend_sub *base, const struct sl_record *rec,
     /* Look it up rather than trust the pointer: a record settled twice
      * (or not ours) is refused, never dereferenced. The list holds at
      * most max_outstanding records. */
-    for (x = s->torn ? NULL : s->pushed.tail; x && &x->rec != rec;
-         x = x->prev)
+    for (x = s->torn ? NULL : s->pushed.tail; x && &x->rec != rec; x = x->prev)
         ;
     if (!x)
         return SL_EINVAL;
