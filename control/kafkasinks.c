@@ -59,6 +59,7 @@ struct ks_entry {
     bool close_after_open; /* closed while opening */
     bool unhealthy;        /* open, but the cluster is unreachable */
     char hmsg[SL_DIAG_MSG_MAX];
+    char said[SL_DIAG_MSG_MAX]; /* the last failure logged at WARN */
 };
 
 struct sl_kafkasinks {
@@ -417,13 +418,18 @@ static void ks_retry_fire(void *arg)
     ks_notify(e->ks, e);
 }
 
+/* The open failed (reason and message in 'e'): retry with backoff. Said
+ * at WARN when the failure differs from the last one, else at DEBUG. */
 static void ks_failed(struct ks_entry *e)
 {
     struct sl_kafkasinks *ks = e->ks;
+    bool same = strcmp(e->said, e->msg) == 0;
 
     e->st = K_FAILED;
-    SL_LOG(SL_LOG_WARN, &ks->log, "KafkaSink %s: %s: %s; retrying in %lld ms",
-           e->key, e->reason, e->msg, (long long)e->backoff_ms);
+    SL_LOG(same ? SL_LOG_DEBUG : SL_LOG_WARN, &ks->log,
+           "KafkaSink %s: %s: %s; retrying in %lld ms", e->key, e->reason,
+           e->msg, (long long)e->backoff_ms);
+    memcpy(e->said, e->msg, sizeof(e->said));
     e->retry_at = sl_loop_now_ms(ks->loop) + e->backoff_ms;
     sl_timer_start(e->retry, (uint64_t)e->backoff_ms, 0);
     e->backoff_ms = e->backoff_ms * 2 > KS_RETRY_MAX_MS ? KS_RETRY_MAX_MS
@@ -447,6 +453,7 @@ static void ks_opened(void *arg, int rc)
         e->st = K_OPEN;
         e->unhealthy = false;
         e->backoff_ms = KS_RETRY_MIN_MS;
+        e->said[0] = '\0';
     } else {
         sl_diag_clear(&why);
         sl_kafkasink_status(e->b, &why);

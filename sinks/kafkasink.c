@@ -232,8 +232,8 @@ static void ks_opened(struct ks *k, int rc)
     if (rc == 0)
         SL_LOG(SL_LOG_INFO, &k->log, "producing to topic %s (%s mode) on %s",
                k->topic, k->structured ? "structured" : "binary", k->bootstrap);
-    else
-        SL_LOG(SL_LOG_WARN, &k->log, "cannot open: %s: %s", k->reason, k->msg);
+    else /* control/kafkasinks.c says it at WARN when it changes */
+        SL_LOG(SL_LOG_DEBUG, &k->log, "cannot open: %s: %s", k->reason, k->msg);
     done(arg, rc);
 }
 
