@@ -43,6 +43,7 @@ struct ks {
     int admin_timeout_ms;
     struct sl_kafka_admin *admin; /* the open's check, in flight */
     struct sl_kafka_producer *p;  /* OPEN and CLOSING */
+    rd_kafka_topic_t *rkt;        /* the topic known to the producer */
     sl_backend_done_fn *done;     /* open's or close's */
     void *done_arg;
     int err; /* the open's failure, 0 when none */
@@ -267,6 +268,11 @@ static void ks_admin_done(void *arg, int rc, int partitions, const char *msg)
     if (rc != 0)
         ks_fail(k, rc, SL_KAFKASINK_R_CONFIG, "%s%s%s", d.field,
                 d.field[0] ? ": " : "", d.msg);
+    else
+        /* Make the topic known now: its metadata is fetched at once,
+         * not when the first event waits for it. */
+        k->rkt =
+            rd_kafka_topic_new(sl_kafka_producer_handle(k->p), k->topic, NULL);
     ks_opened(k, rc);
 }
 
@@ -457,6 +463,10 @@ static void ks_close(struct sl_backend *b, sl_backend_done_fn *done, void *arg)
     }
     k->done = done;
     k->done_arg = arg;
+    if (k->rkt != NULL) {
+        rd_kafka_topic_destroy(k->rkt);
+        k->rkt = NULL;
+    }
     sl_kafka_producer_close(k->p, KS_CLOSE_TIMEOUT, ks_closed, k);
 }
 

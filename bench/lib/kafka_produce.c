@@ -23,7 +23,8 @@
  * test cluster does). At the end it waits for the
  * records in flight and prints one line:
  *     ok=N err=N secs=F rate=F
- * (rate = ok / secs, from the first produce to the last report).
+ * (rate = ok / secs, from the first produce to the last report). It gives
+ * up 30 s after the run's end (-n: 120 s after its start).
  *
  * Usage: kafka_produce -b BOOTSTRAP -t TOPIC [-d SECS | -n COUNT]
  *                      [-s 1024] [-w 50] [-k] [-P PARTITIONS]
@@ -222,8 +223,8 @@ int main(int argc, char **argv)
         if (!more && inflight == 0)
             break;
         rd_kafka_poll(rk, 1);
-        if (!more && now_s() > end + 30 && count == 0)
-            break; /* reports that never come */
+        if (now_s() > (count > 0 ? t0 + 120 : end + 30))
+            break; /* a cluster that does not answer */
     }
     t1 = now_s();
     sl_kafka_out_fini(&out);
