@@ -437,6 +437,7 @@ int sl_cmd_serve(int argc, char **argv)
         struct sl_kafkasinks_opts ko = {
             .data_dir = s.cfg.data_dir,
             .max_event_size = (size_t)s.cfg.max_event_size,
+            .metrics = s.metrics,
         };
 
         if (sl_kafkasinks_new(s.loop, &ko, &s.ksinks, &d) != 0)

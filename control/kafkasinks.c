@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/map.h"
+#include "core/metrics_kn.h"
 #include "resource/schema.h"
 #include "sinks/kafkasink.h"
 
@@ -66,7 +67,8 @@ struct sl_kafkasinks {
     struct sl_loop *loop;
     char *data_dir;
     size_t max_event_size;
-    struct sl_map entries; /* "ns/name" -> ks_entry */
+    struct sl_metrics *metrics; /* borrowed, may be NULL */
+    struct sl_map entries;      /* "ns/name" -> ks_entry */
     struct sl_timer *health;
     sl_dp_notify_fn *notify;
     void *notify_arg;
@@ -378,6 +380,9 @@ static void ks_closed(void *arg, int rc)
 
         sl_map_del(&ks->entries, e->key, &old);
         ks_entry_free(e);
+        /* Again: while it closed, the ingress counted answers under its
+         * name. */
+        sl_metrics_forget_broker(ks->metrics, ns, name);
         /* The KafkaSink may have come back meanwhile. */
         if (ks->notify != NULL)
             ks->notify(ks->notify_arg, "KafkaSink", ns, name);
@@ -555,6 +560,7 @@ void sl_kafkasinks_remove(struct sl_kafkasinks *ks, const char *ns,
     struct ks_entry *e = sl_map_get(&ks->entries, key);
 
     sl_free(key);
+    sl_metrics_forget_broker(ks->metrics, ns, name);
     if (e == NULL)
         return;
     e->removed = true;
@@ -660,6 +666,7 @@ int sl_kafkasinks_new(struct sl_loop *loop, const struct sl_kafkasinks_opts *o,
     ks->loop = loop;
     ks->data_dir = sl_xstrdup(o->data_dir);
     ks->max_event_size = o->max_event_size;
+    ks->metrics = o->metrics;
     sl_map_init(&ks->entries, NULL);
     sl_log_ctx_init(&ks->log, "kafkasinks", NULL, NULL);
     ks->health = sl_timer_new(loop, ks_health_fire, ks);

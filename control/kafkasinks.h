@@ -34,6 +34,7 @@ struct sl_backend;
 struct sl_diag;
 struct sl_kafkasinks;
 struct sl_loop;
+struct sl_metrics;
 
 struct sl_kafkasinks_opts {
     /* An existing directory (the backend contract wants one; a KafkaSink
@@ -41,6 +42,10 @@ struct sl_kafkasinks_opts {
     const char *data_dir;
     /* Largest event a sink takes, bytes [1 MiB]. */
     size_t max_event_size;
+    /* The ingress' registry: a removed KafkaSink's ingress series
+     * (mt_broker_ingress_*, counted under its name) go with it.
+     * Borrowed, outlives the set; NULL: none. */
+    struct sl_metrics *metrics;
 };
 
 /* Create the set on 'loop'. Returns 0 with '*out', or SL_EINVAL. */

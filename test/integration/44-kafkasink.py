@@ -294,11 +294,18 @@ def test_cluster_loss(s, kc):
     rec = kc2.consume("sink-bin", 1, seconds=5)[0]
     assert headers(rec)["ce_id"] == "back" and rec["key"] == "z", rec
 
-    # Deleted: 404; the topic is the user's and stays.
+    # Its answers are counted under its name, as a broker's.
+    m = request(s.metrics, "GET", "/metrics").body.decode()
+    assert 'broker_name="ks-bin"' in m, m[-2000:]
+
+    # Deleted: 404, its series gone; the topic is the user's and stays.
     r = s.cli("delete", "kafkasink", "ks-bin")
     assert r.returncode == 0, r.stderr
     wait_for(lambda: send_event(s.ingress, "/default/ks-bin",
                                 "gone").status == 404, 20, "404 once deleted")
+    wait_for(lambda: 'broker_name="ks-bin"' not in request(
+        s.metrics, "GET", "/metrics").body.decode(), 20,
+        "the deleted KafkaSink's series gone")
     assert "sink-bin" in kc2.topic_names()
     kc2.stop()
 
