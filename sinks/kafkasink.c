@@ -314,9 +314,9 @@ static bool ks_unreachable(const struct ks *k, char *why, size_t n)
     if (k->p == NULL)
         return false;
     r = sl_kafka_producer_reach(k->p);
-    /* Before the first statistics, only librdkafka's "all brokers down"
-     * error (which leaves a reason) says so. */
-    if (r->brokers_up > 0 || (r->updated_ms == 0 && r->why[0] == '\0'))
+    /* Before the first statistics nothing is known: assume reachable
+     * (librdkafka's "all brokers down" error zeroes brokers_up later). */
+    if (r->updated_ms == 0 || r->brokers_up > 0)
         return false;
     snprintf(why, n, "no broker of %s is up (%d known)%s%s", k->bootstrap,
              r->brokers_known, r->why[0] ? ": " : "", r->why);
