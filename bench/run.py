@@ -562,6 +562,7 @@ def kafka_source(kc, topic, n, ordering):
         return None, why
     base = cpu_seconds(disp.pid)
     first = last = None
+    scpu = [0.0, 0.0]  # sluice's CPU seconds at the first and last activity
     while True:
         time.sleep(0.05)
         now = time.monotonic()
@@ -569,8 +570,10 @@ def kafka_source(kc, topic, n, ordering):
         if c != base:
             base = c
             last = now
+            scpu[1] = cpu_seconds(s.proc.pid)
             if first is None:
                 first = now
+                scpu[0] = scpu[1]
         if first is not None and now - last > 1.0:
             break
         if now - t0 > 120:
@@ -582,7 +585,7 @@ def kafka_source(kc, topic, n, ordering):
         return None, "display received nothing in 120 s"
     secs = max(last - first, 1e-3)
     return {"got": got, "secs": secs, "rate": got / secs,
-            "start": first - t0}, None
+            "start": first - t0, "cpu": (scpu[1] - scpu[0]) / secs}, None
 
 
 def bench_kafka():
@@ -642,10 +645,10 @@ def bench_kafka():
                     % (ordering, why))
                 continue
             out("kafkasource (%s) -> display --quiet: %.0f ev/s  raw "
-                "consumer: %.0f rec/s  ratio %.3f  (%d events in %.1fs; "
-                "first after %.1fs)"
+                "consumer: %.0f rec/s  ratio %.3f  (%d events in %.1fs, "
+                "first after %.1fs; sluice %.2f cores)"
                 % (ordering, r["rate"], rc["rate"], r["rate"] / rc["rate"],
-                   r["got"], r["secs"], r["start"]))
+                   r["got"], r["secs"], r["start"], r["cpu"]))
     finally:
         kc.stop()
 
