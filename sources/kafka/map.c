@@ -88,7 +88,7 @@ size_t sl_ksrc_format_float(double v, bool single, char *out, size_t outlen)
             memcpy(sci, two, sizeof(two));
     }
     e = strchr(sci, 'e');
-    exp10 = atoi(e + 1);
+    exp10 = (int)strtol(e + 1, NULL, 10);
     for (const char *p = sci; p < e; p++)
         if (*p >= '0' && *p <= '9')
             digits[nd++] = *p;
