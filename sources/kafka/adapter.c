@@ -92,6 +92,8 @@ struct kafka_source {
     size_t closing; /* consumers whose reader is not closed yet */
     sl_source_done_fn *stop_done;
     void *stop_arg;
+    uint32_t max_in_flight;       /* sluice.dev/max-in-flight, 0: default */
+    double max_rate;              /* sluice.dev/max-rate, 0: none */
     struct sl_source_report last; /* what the core was last told */
     uint64_t skipped;             /* records the mapping refused */
 };
@@ -301,6 +303,8 @@ static int ksrc_dispatch(struct ksrc_consumer *c, struct sl_diag *d)
     memset(&o, 0, sizeof(o));
     o.group = ks->spec.group;
     o.ordered = ks->spec.ordered;
+    o.max_in_flight = ks->max_in_flight;
+    o.max_rate = ks->max_rate;
     rc = sl_dispatch_new(ks->base.loop, c->reader, &o, NULL, &dl, &c->dp, d);
     if (rc != 0) {
         sl_delivery_free(c->dl);
@@ -383,10 +387,19 @@ static int ksrc_load(struct kafka_source *ks, const struct json_object *obj,
 {
     struct json_object *dflt = NULL;
     const struct json_object *delivery;
+    struct sl_dispatch_opts o;
     int rc;
 
     if ((rc = sl_ksrc_spec_parse(obj, &ks->spec, d)) != 0)
         return rc;
+    /* The dispatcher annotations of a Trigger (max-in-flight, max-rate)
+     * apply here too; spec.ordering decides the order. */
+    memset(&o, 0, sizeof(o));
+    if ((rc = sl_dispatch_opts_from_annotations(
+             &o, sl_res_dig(obj, "metadata.annotations"), d)) != 0)
+        return rc;
+    ks->max_in_flight = o.max_in_flight;
+    ks->max_rate = o.max_rate;
     sl_ksrc_spec_map(&ks->spec, &ks->map);
     ks->ce.max_event_size = SL_CE_DEFAULT_MAX_EVENT_SIZE;
     ks->map.ce = &ks->ce;
