@@ -5,7 +5,8 @@ content-type) arrive at a recording sink as dev.knative.kafka.event with
 exactly the attributes of reference 6.2 (plus Knative's
 knativekafkapartition/knativekafkaoffset), the id, subject and time
 matching the record kcat reads back; CloudEvent records in binary and
-structured mode are forwarded as they are; initialOffset earliest reads
+structured mode are forwarded as they are, ceOverrides added; the default
+consumer group is immutable; initialOffset earliest reads
 what was there before, latest only what comes after; the key-type label
 int reads a 4-byte big-endian key; ordered delivery keeps each key's
 order while the sink answers 503 a few times; retries end at the
@@ -95,7 +96,14 @@ def check_plain(s, kc, sink):
          "type": "dev.knative.kafka.event"}], st
     assert cond(o, "ConsumerGroup")["status"] == "True", o
     assert cond(o, "SinkProvided")["status"] == "True", o
-    assert o["spec"]["consumerGroup"].startswith("knative-kafka-source-"), o
+    group = o["spec"]["consumerGroup"]
+    assert group.startswith("knative-kafka-source-"), o
+    # The group is immutable.
+    changed = ksrc("plain", ["plain"], kc.bootstrap, sink.url,
+                   initialOffset="earliest", consumerGroup="other")
+    r = s.cli("apply", "-f", "-", input=json.dumps(changed))
+    assert r.returncode != 0 and "spec.consumerGroup" in r.stderr, r
+    assert get(s, "plain")["spec"]["consumerGroup"] == group
     kc.produce("plain", '{"n":1}', key="k1",
                headers=[("Content-Type", "Application/JSON"),
                         ("X-Trace_Id", "abc"), ("h2", "v2")])
@@ -136,7 +144,8 @@ def check_plain(s, kc, sink):
 def check_cloudevents(s, kc, sink):
     """Binary- and structured-mode CloudEvent records pass as they are."""
     apply(s, ksrc("ce", ["ce"], kc.bootstrap, sink.url,
-                  initialOffset="earliest"))
+                  initialOffset="earliest",
+                  ceOverrides={"extensions": {"team": "blue"}}))
     ready(s, "ce")
     kc.produce("ce", '{"a":1}', key="kb",
                headers=[("ce_specversion", "1.0"), ("ce_id", "bin-1"),
@@ -159,9 +168,11 @@ def check_cloudevents(s, kc, sink):
     got = {k for k in b if k != "data"}
     assert got == {"specversion", "id", "source", "type", "myext",
                    "datacontenttype", "knativekafkapartition",
-                   "knativekafkaoffset"}, got
+                   "knativekafkaoffset", "team"}, got
+    assert b["team"] == "blue", b
     t = events_with(sink, lambda e: e.get("id") == "str-1")[0]
     assert t["source"] == "urn:str" and t["subject"] == "s", t
+    assert t["team"] == "blue", t
     assert t["data"] == "hello" and t["datacontenttype"] == "text/plain", t
 
 
