@@ -95,7 +95,7 @@ integration) integration_tests ;;
 fuzz) fuzz_replay ;;
 lint) lint_tests ;;
 tsan)
-    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" unit_tests build/tsan ""
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$top/tools/tsan.supp" unit_tests build/tsan ""
     ;;
 valgrind)
     unit_tests build/valgrind "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1"
