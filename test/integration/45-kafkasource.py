@@ -13,7 +13,8 @@ order while the sink answers 503 a few times; retries end at the
 dead-letter sink with knativeerrordest/knativeerrorcode; consumers: 2
 runs two consumers; the status (SinkProvided, ConsumerGroup, Ready,
 sinkUri, consumers, ceAttributes) and truthful reasons: a missing Secret
-named by its field, an unreachable cluster; delete stops the source; a
+named by its field, an unreachable cluster, a cluster that goes down and
+comes back (the source recovers by itself); delete stops the source; a
 kill -9 in mid-stream loses nothing: after the restart every record is
 delivered at least once, resuming from the committed offsets."""
 import json
@@ -339,6 +340,25 @@ def check_delete(s, kc):
     assert [e["data"] for e in sink.events()] == ["before"], sink.events()
 
 
+def check_cluster_down(s, kc, sink):
+    """The status follows the cluster: down, then back (same source)."""
+    kc.down()
+
+    def reason():
+        c = cond(get(s, "plain"), "ConsumerGroup")
+        return c if c.get("reason") == "ClusterUnreachable" else None
+    c = wait_for(reason, 30, "plain ClusterUnreachable")
+    assert c["status"] == "False" and "unreachable" in c["message"], c
+    assert cond(get(s, "plain"), "Ready")["status"] == "False"
+    kc.up()
+    ready(s, "plain", 60)
+    n = len(sink.all())
+    kc.produce("plain", "after the outage", key="k9")
+    wait_for(lambda: "after the outage" in
+             [e.get("data") for e in sink.events()[n:]], 30,
+             "a record after the outage")
+
+
 def check_restart(s, kc):
     """kill -9 mid-stream: every record at least once, from the committed
     offsets (records already delivered before the kill are not all sent
@@ -384,6 +404,7 @@ def run():
         check_status(s, kc, Sink())
         check_consumers(s, kc)
         check_delete(s, kc)
+        check_cluster_down(s, kc, sink)
         check_restart(s, kc)
     except BaseException:
         print(s.output()[-6000:])
