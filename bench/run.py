@@ -18,10 +18,18 @@ Measurements (docs/performance.md explains the method):
   4. VmRSS of sluice idle with 100 triggers, and its peak during 2;
   5. filters (section "filter"): evaluations per CPU second of one core for
      CESQL expressions (simple, complex) and the exact/prefix/suffix
-     dialects, vs a bare strcmp of the attribute (bench/lib/filterbench.c).
+     dialects, vs a bare strcmp of the attribute (bench/lib/filterbench.c);
+  6. Kafka (section "kafka"), against the kafka-cluster test helper (3
+     brokers in one process): ingress ev/s into a Broker of class Kafka
+     and into a KafkaSink vs a bare librdkafka producer writing the same
+     records with the same concurrency (bench/lib/kafka_produce.c:
+     idempotent, acks=all, 50 in flight); KafkaSource records/s to
+     `sluice display --quiet` vs a bare librdkafka consumer group reading
+     the same topic (bench/lib/kafka_consume.c).
 
 Sections: `bench/run.py` runs all; `bench/run.py filter` (or
-`dataplane`) runs only the ones named (`make bench BENCH_ARGS=filter`).
+`dataplane`, `kafka`) runs only the ones named (`make bench
+BENCH_ARGS=filter`).
 
 Load comes from bench/loadgen (one C thread; hey is run once against the
 baseline to show why: see the "generator" line). BENCH_SECS sets the load
@@ -42,8 +50,8 @@ os.chdir(ROOT)
 os.environ.setdefault("SLUICE", "build/sluice")
 sys.path.insert(0, os.path.join(ROOT, "test", "integration"))
 
-from sluicetest import (Sluice, _procs, free_port, tempdir,  # noqa: E402
-                        wait_for)
+from sluicetest import (KafkaCluster, Sluice, _procs,  # noqa: E402
+                        free_port, tempdir, wait_for)
 
 BIN = "build/bench"
 SECS = float(os.environ.get("BENCH_SECS", "6"))
@@ -422,7 +430,231 @@ def bench_filter():
         out(line)
 
 
-SECTIONS = {"dataplane": bench_dataplane, "filter": bench_filter}
+# ---- 6: Kafka ----
+
+KAFKA_PARTS = 10  # Knative's default.topic.partitions
+KAFKA_SRC_PARTS = 20
+# Records for the KafkaSource run. The test cluster keeps only about
+# 5 MB per partition (older records are dropped), so the topic is filled
+# evenly and stays under that.
+KAFKA_RECORDS = int(os.environ.get("BENCH_KAFKA_RECORDS", "40000"))
+
+
+def kv_line(text):
+    return {k: float(v) for k, v in
+            (x.split("=") for x in text.split())}
+
+
+def kafka_produce(boot, topic, stamps=False, count=None, parts=None):
+    args = [BIN + "/lib/kafka_produce", "-b", boot, "-t", topic,
+            "-s", str(BODY)]
+    if count is not None:
+        args += ["-n", str(count), "-w", "2000"]
+    else:
+        args += ["-d", str(SECS), "-w", str(CONNS)]
+    if stamps:
+        args.append("-k")
+    if parts:
+        args += ["-P", str(parts)]
+    r = subprocess.run(args, capture_output=True, text=True,
+                       timeout=SECS + 120)
+    if r.returncode != 0:
+        raise AssertionError("kafka_produce failed: %s" % r.stderr)
+    return kv_line(r.stdout)
+
+
+def kafka_consume(boot, topic, n, decode=False):
+    args = [BIN + "/lib/kafka_consume", "-b", boot, "-t", topic,
+            "-n", str(n)] + (["-D"] if decode else [])
+    r = subprocess.run(args, capture_output=True, text=True, timeout=200)
+    if r.returncode != 0:
+        raise AssertionError("kafka_consume failed: %s%s"
+                             % (r.stdout, r.stderr))
+    return kv_line(r.stdout)
+
+
+def ready_or_why(s, kind, name, seconds=60):
+    """None once kind/name is Ready, else its Ready condition's reason and
+    message after 'seconds' (the part is not in this build yet...)."""
+    last = {}
+    # Reasons that will not change by waiting: this build lacks the part.
+    absent = ("BrokerClassNotSupported", "DataPlaneNotAvailable")
+
+    def ok():
+        r = s.cli("get", kind, name, "-o", "json")
+        if r.returncode != 0:
+            return False
+        for c in json.loads(r.stdout).get("status", {}).get("conditions",
+                                                            []):
+            if c["type"] == "Ready":
+                last.update(c)
+                return c["status"] == "True" or c.get("reason") in absent
+        return False
+    try:
+        wait_for(ok, seconds, "%s %s Ready" % (kind, name), interval=0.2)
+        if last.get("status") == "True":
+            return None
+    except AssertionError:
+        pass
+    return "%s: %s" % (last.get("reason", "not Ready"),
+                       last.get("message", ""))
+
+
+def kafka_servers(kc):
+    return kc.bootstrap.split(",")
+
+
+def kafka_ingress(kc, what):
+    """loadgen into a Broker of class Kafka ('broker') or a KafkaSink
+    ('sink'), as a Knative user writes them. (result, cpu) or (None, why)."""
+    if what == "broker":
+        objs = [{"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": "kafka-broker-config"},
+                 "data": {"bootstrap.servers": kc.bootstrap,
+                          "default.topic.partitions": str(KAFKA_PARTS),
+                          "default.topic.replication.factor": "3"}},
+                {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
+                 "metadata": {"name": "b", "annotations": {
+                     "eventing.knative.dev/broker.class": "Kafka"}},
+                 "spec": {"config": {"apiVersion": "v1",
+                                     "kind": "ConfigMap",
+                                     "name": "kafka-broker-config"}}}]
+        kind, name = "broker", "b"
+    else:
+        objs = [{"apiVersion": "eventing.knative.dev/v1alpha1",
+                 "kind": "KafkaSink", "metadata": {"name": "ks"},
+                 "spec": {"topic": "bench-sink",
+                          "bootstrapServers": kafka_servers(kc)}}]
+        kind, name = "kafkasink", "ks"
+    s = Sluice(data_dir=tempdir("sluice-bench-"))
+    s.start()
+    apply(s, objs)
+    why = ready_or_why(s, kind, name)
+    if why is not None:
+        s.stop()
+        return None, why
+    c0 = cpu_seconds(s.proc.pid)
+    r = loadgen("http://%s/default/%s" % (s.ingress, name))
+    cpu = (cpu_seconds(s.proc.pid) - c0) / r["secs"]
+    s.stop()
+    return r, cpu
+
+
+def kafka_source(kc, topic, n, ordering):
+    """A KafkaSource reading 'topic' (n records) from the beginning to
+    display --quiet. Delivered rate = received / (display's first ..
+    last activity); (result, None) or (None, why)."""
+    disp, durl = start_display()
+    s = Sluice(data_dir=tempdir("sluice-bench-"))
+    s.start()
+    apply(s, [{"apiVersion": "sources.knative.dev/v1", "kind": "KafkaSource",
+               "metadata": {"name": "src"},
+               "spec": {"bootstrapServers": kafka_servers(kc),
+                        "topics": [topic],
+                        "consumerGroup": "bench-sluice-" + ordering,
+                        "initialOffset": "earliest", "ordering": ordering,
+                        "sink": {"uri": durl}}}])
+    t0 = time.monotonic()
+    why = ready_or_why(s, "kafkasource", "src")
+    if why is not None:
+        stop(disp)
+        s.stop()
+        return None, why
+    base = cpu_seconds(disp.pid)
+    first = last = None
+    scpu = [0.0, 0.0]  # sluice's CPU seconds at the first and last activity
+    while True:
+        time.sleep(0.05)
+        now = time.monotonic()
+        c = cpu_seconds(disp.pid)
+        if c != base:
+            base = c
+            last = now
+            scpu[1] = cpu_seconds(s.proc.pid)
+            if first is None:
+                first = now
+                scpu[0] = scpu[1]
+        if first is not None and now - last > 1.0:
+            break
+        if now - t0 > 120:
+            break
+    text = stop(disp)
+    got = int(text.split("received")[1].split()[0])
+    s.stop()
+    if first is None or got == 0:
+        return None, "display received nothing in 120 s"
+    secs = max(last - first, 1e-3)
+    return {"got": got, "secs": secs, "rate": got / secs,
+            "start": first - t0, "cpu": (scpu[1] - scpu[0]) / secs}, None
+
+
+def bench_kafka():
+    for b in ("sluice", "bench/loadgen", "bench/lib/kafka_produce",
+              "bench/lib/kafka_consume", "helpers/kafka-cluster"):
+        if not os.path.exists("build/" + b):
+            sys.exit("build/%s missing: run 'make bench'" % b)
+    kc = KafkaCluster(brokers=3, topics=[
+        "knative-broker-default-b:%d" % KAFKA_PARTS,
+        "bench-raw:%d" % KAFKA_PARTS, "bench-sink:%d" % KAFKA_PARTS,
+        "bench-src:%d" % KAFKA_SRC_PARTS]).start()
+    try:
+        out("kafka: test cluster of 3 brokers in one process (librdkafka's "
+            "mock), topics of %d partitions, replication 3, %d-byte "
+            "binary events, %d connections = %d records in flight, %gs per "
+            "run" % (KAFKA_PARTS, BODY, CONNS, CONNS, SECS))
+        raw_k = kafka_produce(kc.bootstrap, "bench-raw", stamps=True)
+        raw = kafka_produce(kc.bootstrap, "bench-raw")
+        out("baseline raw librdkafka producer (idempotent, acks=all, %d in "
+            "flight): %.0f rec/s with a broker's stamps, %.0f rec/s "
+            "without (errors %d)" % (CONNS, raw_k["rate"], raw["rate"],
+                                     raw_k["err"] + raw["err"]))
+        r, cpu = kafka_ingress(kc, "broker")
+        if r is None:
+            out("ingress kafka broker: not measured (%s)" % cpu)
+        else:
+            out("ingress kafka broker: %.0f ev/s  raw producer: %.0f rec/s  "
+                "ratio %.2f  (sluice %.2f cores, errors %d)"
+                % (r["rate"], raw_k["rate"], r["rate"] / raw_k["rate"], cpu,
+                   r["err"]))
+        r, cpu = kafka_ingress(kc, "sink")
+        if r is None:
+            out("ingress kafkasink: not measured (%s)" % cpu)
+        else:
+            out("ingress kafkasink: %.0f ev/s  raw producer: %.0f rec/s  "
+                "ratio %.2f  (sluice %.2f cores, errors %d)"
+                % (r["rate"], raw["rate"], r["rate"] / raw["rate"], cpu,
+                   r["err"]))
+
+        fill = kafka_produce(kc.bootstrap, "bench-src", count=KAFKA_RECORDS,
+                             parts=KAFKA_SRC_PARTS)
+        if fill["ok"] != KAFKA_RECORDS:
+            raise AssertionError("filled %d of %d records"
+                                 % (fill["ok"], KAFKA_RECORDS))
+        rc = kafka_consume(kc.bootstrap, "bench-src", KAFKA_RECORDS)
+        rd = kafka_consume(kc.bootstrap, "bench-src", KAFKA_RECORDS,
+                           decode=True)
+        out("baseline raw librdkafka consumer (%d records, %d partitions): "
+            "%.0f rec/s, %.0f rec/s decoding each into a CloudEvent "
+            "(group join %.1fs, not counted)"
+            % (KAFKA_RECORDS, KAFKA_SRC_PARTS, rc["rate"], rd["rate"],
+               rc["join"]))
+        for ordering in ("ordered", "unordered"):
+            r, why = kafka_source(kc, "bench-src", KAFKA_RECORDS, ordering)
+            if r is None:
+                out("kafkasource (%s) -> display --quiet: not measured (%s)"
+                    % (ordering, why))
+                continue
+            out("kafkasource (%s) -> display --quiet: %.0f ev/s  raw "
+                "consumer: %.0f rec/s  ratio %.3f  (%d events in %.1fs, "
+                "first after %.1fs; sluice %.2f cores)"
+                % (ordering, r["rate"], rc["rate"], r["rate"] / rc["rate"],
+                   r["got"], r["secs"], r["start"], r["cpu"]))
+    finally:
+        kc.stop()
+
+
+SECTIONS = {"dataplane": bench_dataplane, "filter": bench_filter,
+            "kafka": bench_kafka}
 
 
 def main():

@@ -130,10 +130,22 @@ struct sl_backend_sub_opts {
     uint32_t max_outstanding;
 };
 
+/*
+ * Flags of a backend class (struct sl_backend_ops.flags).
+ *
+ * SL_BACKEND_F_PLAIN: the log is not a broker but a plain sink that takes
+ * events as they are (KafkaSink, sinks/kafkasink.h): the ingress neither
+ * stamps knativearrivaltime nor applies the knativebrokerttl rule to the
+ * events it appends there, as Knative's KafkaSink receiver writes the
+ * event it received unchanged.
+ */
+#define SL_BACKEND_F_PLAIN 0x1u
+
 struct sl_backend_ops {
     const char *cls; /* broker class it implements, e.g. "Embedded" */
     int abi;         /* SL_BACKEND_ABI */
     size_t size;     /* bytes per instance, base first */
+    unsigned flags;  /* SL_BACKEND_F_* (0 for a broker log) */
 
     /*
      * Check a Broker (json, borrowed) and its config ConfigMap data

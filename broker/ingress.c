@@ -8,6 +8,10 @@
  * contract) and frees it. The request and the ingress may each go away
  * before that: on_close clears 'req', sl_ingress_free() clears 'ing' in
  * every pending still listed, and done then only frees.
+ *
+ * A backend whose class is flagged SL_BACKEND_F_PLAIN (a KafkaSink) is a
+ * sink, not a broker: its events are appended as received, without the
+ * arrival time and the TTL rule, and answers name it a "sink".
  */
 #include "broker/ingress.h"
 
@@ -58,11 +62,12 @@ struct ing_pending {
     struct sl_ingress *ing;  /* NULL once the ingress is freed */
     struct sl_http_req *req; /* NULL once answered or gone */
     struct ing_pending *prev, *next;
-    size_t n;        /* events in the append */
-    bool in_append;  /* inside sl_backend_append() */
-    bool completed;  /* done ran inside sl_backend_append() */
-    int rc;          /* its rc then */
-    char broker[64]; /* "ns/name" for log lines (cut when long) */
+    size_t n;         /* events in the append */
+    bool in_append;   /* inside sl_backend_append() */
+    bool completed;   /* done ran inside sl_backend_append() */
+    int rc;           /* its rc then */
+    const char *what; /* "broker" or "sink" (ing_what) */
+    char broker[64];  /* "ns/name" for log lines (cut when long) */
     /* For the metrics (only with ing->metrics): when the request was
      * handled, the broker's names and a reference to each event. */
     int64_t t0;
@@ -124,6 +129,12 @@ static void ing_metric(struct sl_ingress *ing, const char *ns, const char *name,
         sl_metrics_ingress_record(ing->metrics, ns, name, type ? type : "",
                                   ING_SCHEME, code, lat);
     }
+}
+
+/* What the answers call the target of 'b': a broker, or a plain sink. */
+static const char *ing_what(const struct sl_backend *b)
+{
+    return (b->ops->flags & SL_BACKEND_F_PLAIN) != 0 ? "sink" : "broker";
 }
 
 /* ---- stamping: arrival time and TTL ---- */
@@ -197,13 +208,13 @@ static void ing_finish(struct ing_pending *p, int rc)
             ing->stats.accepted++;
             sl_http_respond(p->req, 202, NULL, NULL, 0);
         } else if (rc == SL_ETOOBIG) {
-            ing_fail(ing, p->req, 413,
-                     "an event exceeds the limit of broker %s", p->broker);
+            ing_fail(ing, p->req, 413, "an event exceeds the limit of %s %s",
+                     p->what, p->broker);
         } else {
             SL_LOG(SL_LOG_WARN, &ing->log, "cannot store events for %s: %s",
                    p->broker, sl_strerror(rc));
-            ing_fail(ing, p->req, 503, "broker %s cannot store the event: %s",
-                     p->broker, sl_strerror(rc));
+            ing_fail(ing, p->req, 503, "%s %s cannot store the event: %s",
+                     p->what, p->broker, sl_strerror(rc));
         }
     } else if (ing != NULL) {
         ing->stats.abandoned++;
@@ -257,6 +268,7 @@ static void ing_append(struct sl_ingress *ing, struct sl_http_req *req,
     p->ing = ing;
     p->req = req;
     p->n = n;
+    p->what = ing_what(b);
     snprintf(p->broker, sizeof(p->broker), "%s/%s", ns, name);
     p->next = ing->pending;
     if (p->next != NULL)
@@ -282,16 +294,16 @@ static void ing_append(struct sl_ingress *ing, struct sl_http_req *req,
     sl_free(p);
     switch (rc) {
     case SL_ETOOBIG:
-        ing_fail(ing, req, 413, "an event exceeds the limit of broker %s/%s",
-                 ns, name);
+        ing_fail(ing, req, 413, "an event exceeds the limit of %s %s/%s",
+                 ing_what(b), ns, name);
         break;
     case SL_EAGAIN:
-        ing_fail(ing, req, 503,
-                 "broker %s/%s is not ready: its log is not open", ns, name);
+        ing_fail(ing, req, 503, "%s %s/%s is not ready: its log is not open",
+                 ing_what(b), ns, name);
         break;
     default:
-        ing_fail(ing, req, 503, "broker %s/%s cannot store the event: %s", ns,
-                 name, sl_strerror(rc));
+        ing_fail(ing, req, 503, "%s %s/%s cannot store the event: %s",
+                 ing_what(b), ns, name, sl_strerror(rc));
         break;
     }
     ing_metric(ing, ns, name, v, n, rc == SL_ETOOBIG ? 413 : 503, t0);
@@ -357,8 +369,8 @@ static void ing_post(struct sl_ingress *ing, struct sl_http_req *req,
     }
     if (evs.n > b->limits.max_batch) {
         ing_fail(ing, req, 413,
-                 "batch of %zu events exceeds the limit of %zu of broker %s/%s",
-                 evs.n, b->limits.max_batch, ns, name);
+                 "batch of %zu events exceeds the limit of %zu of %s %s/%s",
+                 evs.n, b->limits.max_batch, ing_what(b), ns, name);
         ing_metric(ing, ns, name, evs.v, evs.n, 413, t0);
         goto out;
     }
@@ -378,7 +390,8 @@ static void ing_post(struct sl_ingress *ing, struct sl_http_req *req,
                    SL_EVENT_MAX_HEADER_BYTES);
         }
         sl_diag_clear(&d);
-        if (ing_stamp(ing, evs.v[i], arrival, &d) < 0) {
+        if ((b->ops->flags & SL_BACKEND_F_PLAIN) == 0 &&
+            ing_stamp(ing, evs.v[i], arrival, &d) < 0) {
             if (mode == SL_CE_BATCH_MODE) {
                 char idx[32];
                 snprintf(idx, sizeof(idx), "[%zu]", i);

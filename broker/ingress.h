@@ -30,6 +30,9 @@
  * SL_EVENT_MAX_HEADERS headers or SL_EVENT_MAX_HEADER_BYTES bytes the
  * rest are left out, not refused (counted in headers_dropped). A batch (batched
  * mode) is appended all-or-nothing: one bad event refuses the whole request.
+ * A backend flagged SL_BACKEND_F_PLAIN (broker/backend.h: a KafkaSink) is
+ * not a broker: its events are appended without "knativearrivaltime" and
+ * without the TTL rule, and the answers call it a "sink".
  *
  * Metrics (opts.metrics, core/metrics_kn.h): every event of every POST
  * answered is counted in mt_broker_ingress_event_count with the answer's

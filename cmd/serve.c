@@ -5,9 +5,11 @@
  * loop with SIGTERM/SIGINT handlers, the store (data dir, exclusive lock),
  * the "default" namespace, the REST API and its listener, the resources
  * given with -f (applied like `sluice apply`), the data plane, the
- * ingress, the running sources (control/sources.h) and the reconcile
- * loop. Then /readyz answers 200 and the loop runs until a signal; shutdown
- * runs in reverse order and frees everything (sanitizer builds check it).
+ * running KafkaSinks, the ingress (a path that is no Broker's is looked
+ * up among the KafkaSinks), the running sources (control/sources.h) and
+ * the reconcile loop. Then /readyz answers 200 and the loop runs until a
+ * signal; shutdown runs in reverse order and frees everything (sanitizer builds
+ * check it).
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,6 +25,7 @@
 #include "cmd/config.h"
 #include "control/control.h"
 #include "control/dataplane.h"
+#include "control/kafkasinks.h"
 #include "control/sources.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -31,6 +34,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/metrics_kn.h"
+#include "net/kafka.h"
 #include "net/server.h"
 #include "resource/resource.h"
 #include "store/store.h"
@@ -44,7 +48,8 @@ struct serve {
     struct sl_api *api;
     struct sl_ctl *ctl;
     struct sl_dataplane *dp;
-    struct sl_sources *sources; /* PingSource adapters */
+    struct sl_kafkasinks *ksinks; /* KafkaSinks' producers */
+    struct sl_sources *sources;   /* PingSource adapters */
     struct sl_ingress *ingress;
     struct sl_metrics *metrics;
     struct sl_http_server *api_srv, *health_srv;
@@ -98,9 +103,9 @@ static void serve_health(void *arg, struct sl_http_req *req)
         sl_http_respond(req, 404, "text/plain", "not found", 9);
 }
 
-/* The data plane is closed: give the loop a moment to write out the
- * last answers and watch chunks, then stop. */
-static void serve_dp_closed(void *arg)
+/* The data plane and the KafkaSinks are closed: give the loop a moment
+ * to write out the last answers and watch chunks, then stop. */
+static void serve_all_closed(void *arg)
 {
     struct serve *s = arg;
 
@@ -119,6 +124,14 @@ static void serve_give_up(void *arg)
            "stopping anyway (unsettled events come again at the next start)");
     s->forced = true;
     sl_loop_stop(s->loop);
+}
+
+/* The brokers' logs are closed: close the KafkaSinks' producers. */
+static void serve_dp_closed(void *arg)
+{
+    struct serve *s = arg;
+
+    sl_kafkasinks_shutdown(s->ksinks, serve_all_closed, s);
 }
 
 /* The sources have stopped: close the data plane next. */
@@ -182,6 +195,18 @@ static unsigned serve_fd_budget(const struct sl_config *cfg)
     if (n < 64)
         n = 64;
     return n > 1000000 ? 1000000 : (unsigned)n;
+}
+
+/* The ingress' lookup: a Broker's log, else a KafkaSink's producer. */
+static struct sl_backend *serve_lookup(void *arg, const char *ns,
+                                       const char *name, int *why)
+{
+    struct serve *s = arg;
+    struct sl_backend *b = sl_dataplane_lookup(s->dp, ns, name, why);
+
+    if (b != NULL || *why != SL_ENOENT)
+        return b;
+    return sl_kafkasinks_lookup(s->ksinks, ns, name, why);
 }
 
 /* The class name of --default-backend. */
@@ -299,8 +324,11 @@ static void serve_teardown(struct serve *s)
     /* The ingress before the logs it appends to. */
     sl_ingress_free(s->ingress);
     sl_dataplane_free(s->dp);
+    sl_kafkasinks_free(s->ksinks);
     sl_metrics_free(s->metrics);
     sl_store_close(s->store);
+    /* Topic checks still on their threads post their end to the loop. */
+    sl_kafka_admin_drain();
     sl_loop_free(s->loop);
     sl_free(s->token);
     sl_free(s->ingress_url);
@@ -406,12 +434,22 @@ int sl_cmd_serve(int argc, char **argv)
             goto fail;
     }
     {
+        struct sl_kafkasinks_opts ko = {
+            .data_dir = s.cfg.data_dir,
+            .max_event_size = (size_t)s.cfg.max_event_size,
+            .metrics = s.metrics,
+        };
+
+        if (sl_kafkasinks_new(s.loop, &ko, &s.ksinks, &d) != 0)
+            goto fail;
+    }
+    {
         struct sl_ingress_opts io = {
             .listen = s.cfg.ingress_addr,
             .max_event_size = (size_t)s.cfg.max_event_size,
             .max_connections = (unsigned)s.cfg.max_connections,
-            .lookup = sl_dataplane_lookup,
-            .lookup_arg = s.dp,
+            .lookup = serve_lookup,
+            .lookup_arg = &s,
             .metrics = s.metrics,
         };
 
@@ -420,7 +458,8 @@ int sl_cmd_serve(int argc, char **argv)
     }
     {
         struct sl_ctl_opts co = { .ingress_url = s.ingress_url,
-                                  .dataplane = s.dp };
+                                  .dataplane = s.dp,
+                                  .kafkasinks = s.ksinks };
         struct sl_sources_opts so = { .metrics = s.metrics };
 
         if (sl_sources_new(s.loop, &so, &s.sources, &d) != 0)

@@ -20,6 +20,7 @@
 
 #include "control/dataplane.h"
 #include "control/internal.h"
+#include "control/kafkasinks.h"
 #include "control/sources.h"
 #include "core/alloc.h"
 #include "core/err.h"
@@ -379,7 +380,8 @@ static void ctl_on_event(void *arg, const struct sl_store_event *ev)
 
 /* ---- lifecycle ---- */
 
-/* The data plane asks for a Broker or Trigger to be reconciled again. */
+/* The data plane asks for a Broker or Trigger (the running KafkaSinks: a
+ * KafkaSink) to be reconciled again. */
 static void ctl_dp_notify(void *arg, const char *kind, const char *ns,
                           const char *name)
 {
@@ -426,10 +428,13 @@ int sl_ctl_new(struct sl_loop *loop, struct sl_store *store,
                                    : "svc.cluster.local";
     ctl->opts.dataplane = opts ? opts->dataplane : NULL;
     ctl->opts.sources = opts ? opts->sources : NULL;
+    ctl->opts.kafkasinks = opts ? opts->kafkasinks : NULL;
     if (ctl->opts.dataplane != NULL)
         sl_dp_set_notify(ctl->opts.dataplane, ctl_dp_notify, ctl);
     if (ctl->opts.sources != NULL)
         sl_sources_set_notify(ctl->opts.sources, ctl_src_notify, ctl);
+    if (ctl->opts.kafkasinks != NULL)
+        sl_kafkasinks_set_notify(ctl->opts.kafkasinks, ctl_dp_notify, ctl);
     sl_map_init(&ctl->queued, NULL);
     ctl->drain = sl_timer_new(loop, ctl_drain, ctl);
     sl_map_init(&ctl->retries, ctl_retry_free);
@@ -488,6 +493,8 @@ void sl_ctl_free(struct sl_ctl *ctl)
         sl_dp_set_notify(ctl->opts.dataplane, NULL, NULL);
     if (ctl->opts.sources != NULL)
         sl_sources_set_notify(ctl->opts.sources, NULL, NULL);
+    if (ctl->opts.kafkasinks != NULL)
+        sl_kafkasinks_set_notify(ctl->opts.kafkasinks, NULL, NULL);
     sl_store_unwatch(ctl->watch);
     sl_timer_free(ctl->drain);
     while ((k = ctl_dequeue(ctl)) != NULL)

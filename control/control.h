@@ -27,6 +27,7 @@ struct sl_diag;
 struct sl_res_kind;
 struct sl_ctl;
 struct sl_dataplane;
+struct sl_kafkasinks;
 struct sl_sources;
 
 struct sl_ctl_opts {
@@ -42,6 +43,10 @@ struct sl_ctl_opts {
      * control/sources.h), or NULL: then Deployed says
      * DataPlaneNotAvailable. */
     struct sl_sources *sources;
+    /* The running KafkaSinks the KafkaSink reconciler drives (borrowed;
+     * control/kafkasinks.h), or NULL: then TopicReady says
+     * DataPlaneNotAvailable. */
+    struct sl_kafkasinks *kafkasinks;
 };
 
 /*

@@ -6,7 +6,9 @@
  * log, a Trigger's dispatcher, whose state becomes IngressReady /
  * SubscriptionReady. Without a data plane (the controller's unit tests,
  * a process that does not dispatch) those conditions say so (False,
- * DataPlaneNotAvailable), so Ready never claims what is not there.
+ * DataPlaneNotAvailable), so Ready never claims what is not there. A
+ * KafkaSink drives the running KafkaSinks (control/kafkasinks.h) the same
+ * way: its TopicReady is the state of its producer.
  * Condition types and reasons follow Knative's broker_lifecycle.go and
  * trigger_lifecycle.go.
  */
@@ -16,6 +18,7 @@
 #include "control/control.h"
 #include "control/dataplane.h"
 #include "control/internal.h"
+#include "control/kafkasinks.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "resource/schema.h"
@@ -366,21 +369,118 @@ const struct sl_reconciler sl__ctl_trigger = {
 
 /* ---- KafkaSink ---- */
 
-static int kafkasink_reconcile(struct sl_rec *r)
+/*
+ * The KafkaSink's address is the ingress' /<ns>/<name>, which a Broker of
+ * the same namespace and name also has: the Broker keeps it (the
+ * ingress looks Brokers up first), and the KafkaSink is not Addressable
+ * (AddressConflict) until that Broker is gone. Reading the Broker tracks
+ * it, so its creation or deletion reconciles the KafkaSink again.
+ */
+static void kafkasink_address(struct sl_rec *r)
 {
-    static const char *const ready[] = { "Addressable", "TopicReady", NULL };
+    struct json_object *broker = NULL;
     char *url = ev_ingress_url(r);
 
-    ev_set_address(r, url);
+    if (sl_rec_get(r, "eventing.knative.dev", "Broker", r->ns, r->name,
+                   &broker) == 0) {
+        sl_rec_set(r, "address", NULL);
+        sl_rec_set(r, "addresses", NULL);
+        sl_rec_cond(r, "Addressable", "False", "AddressConflict",
+                    "Broker \"%s\" in namespace \"%s\" has the same address "
+                    "%s: the ingress gives it to the Broker; rename one of "
+                    "them",
+                    r->name, r->ns, url);
+    } else {
+        ev_set_address(r, url);
+    }
+    json_object_put(broker);
     sl_free(url);
-    sl_rec_cond(r, "TopicReady", "False", DATAPLANE_REASON, DATAPLANE_MSG,
-                "sink");
-    sl_rec_ready(r, ready);
+}
+
+/*
+ * ConfigParsed: the configuration of the producer, with the security
+ * properties of spec.auth.secret.ref.name (a Secret of the KafkaSink's
+ * namespace, tracked). '*cfg' is NULL when it cannot be made.
+ */
+static int kafkasink_config(struct sl_rec *r, struct json_object **cfg)
+{
+    const char *sname =
+        sl_res_get_str(sl_res_dig(r->obj, "spec.auth.secret.ref"), "name");
+    struct json_object *secret = NULL;
+    struct sl_diag why;
+    int rc;
+
+    *cfg = NULL;
+    if (sname != NULL) {
+        rc = sl_rec_get(r, "", "Secret", r->ns, sname, &secret);
+        if (rc != 0) {
+            sl_rec_cond(r, "ConfigParsed", "False", "SecretNotFound",
+                        "%s: Secret \"%s\" in namespace \"%s\"",
+                        rc == SL_ENOENT ? "not found" : "cannot be read", sname,
+                        r->ns);
+            return rc == SL_ENOENT ? 0 : SL_EAGAIN;
+        }
+    }
+    sl_diag_clear(&why);
+    rc = sl_kafkasink_config(r->obj, secret, cfg, &why);
+    json_object_put(secret);
+    if (rc != 0) {
+        sl_rec_cond(r, "ConfigParsed", "False", "InvalidSecret",
+                    "Secret \"%s\": %s%s%s", sname ? sname : "", why.field,
+                    why.field[0] ? ": " : "", why.msg);
+        return 0;
+    }
+    sl_rec_cond(r, "ConfigParsed", "True", NULL, NULL);
     return 0;
+}
+
+static int kafkasink_reconcile(struct sl_rec *r)
+{
+    /* Knative's IngressConditionSet, minus what has no meaning without
+     * Kubernetes (DataPlaneAvailable, ConfigMapUpdated, ProbeSucceeded). */
+    static const char *const ready[] = { "Addressable", "TopicReady",
+                                         "ConfigParsed", NULL };
+    struct sl_kafkasinks *ks = sl_rec_opts(r)->kafkasinks;
+    struct json_object *cfg = NULL;
+    enum sl_dp_state st;
+    struct sl_diag why;
+    int rc;
+
+    kafkasink_address(r);
+    rc = kafkasink_config(r, &cfg);
+    if (ks == NULL) {
+        sl_rec_cond(r, "TopicReady", "False", DATAPLANE_REASON, DATAPLANE_MSG,
+                    "sink");
+    } else if (cfg == NULL) {
+        /* Nothing may run with a configuration the object no longer
+         * gives. */
+        sl_kafkasinks_remove(ks, r->ns, r->name);
+        sl_rec_cond(r, "TopicReady", "Unknown", "ConfigNotParsed",
+                    "the topic is checked once the configuration is parsed");
+    } else {
+        sl_diag_clear(&why);
+        st = sl_kafkasinks_sync(ks, r->ns, r->name, cfg, &why);
+        ev_dp_cond(r, "TopicReady", st, &why);
+    }
+    json_object_put(cfg);
+    sl_rec_ready(r, ready);
+    return rc;
+}
+
+static void kafkasink_finalize(struct sl_ctl *ctl,
+                               const struct json_object *obj)
+{
+    struct sl_kafkasinks *ks = sl__ctl_opts(ctl)->kafkasinks;
+    const char *ns, *name;
+
+    ev_ns_name(obj, &ns, &name);
+    if (ks != NULL && ns != NULL && name != NULL)
+        sl_kafkasinks_remove(ks, ns, name);
 }
 
 const struct sl_reconciler sl__ctl_kafkasink = {
     .group = "eventing.knative.dev",
     .kind = "KafkaSink",
     .reconcile = kafkasink_reconcile,
+    .finalize = kafkasink_finalize,
 };

@@ -553,10 +553,6 @@ struct sl_kafka_admin {
     char msg[400];
 };
 
-static pthread_mutex_t admin_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t admin_cv = PTHREAD_COND_INITIALIZER;
-static int admin_running;
-
 /* A NULL-terminated name/value array copied from an object of strings. */
 static char **pairs_copy(const struct json_object *obj)
 {
@@ -825,17 +821,9 @@ static void admin_run(struct sl_kafka_admin *op)
     rd_kafka_destroy(rk);
 }
 
-static void *admin_thread(void *arg)
+static void admin_work(void *arg)
 {
-    struct sl_kafka_admin *op = arg;
-
-    admin_run(op);
-    sl_loop_post(op->loop, admin_deliver, op);
-    pthread_mutex_lock(&admin_mu);
-    admin_running--;
-    pthread_cond_broadcast(&admin_cv);
-    pthread_mutex_unlock(&admin_mu);
-    return NULL;
+    admin_run(arg);
 }
 
 int sl_kafka_topic_admin(struct sl_loop *loop, const struct json_object *props,
@@ -846,10 +834,6 @@ int sl_kafka_topic_admin(struct sl_loop *loop, const struct json_object *props,
 {
     struct sl_kafka_admin *op;
     struct json_object *v;
-    pthread_attr_t attr;
-    pthread_t th;
-    int e;
-
     if (out != NULL)
         *out = NULL;
     if (spec == NULL || spec->name == NULL || spec->name[0] == '\0' ||
@@ -869,20 +853,9 @@ int sl_kafka_topic_admin(struct sl_loop *loop, const struct json_object *props,
     op->timeout_ms = timeout_ms > 0 ? timeout_ms : KAFKA_DEFAULT_ADMIN_MS;
     op->done = done;
     op->arg = arg;
-    pthread_mutex_lock(&admin_mu);
-    admin_running++;
-    pthread_mutex_unlock(&admin_mu);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    e = pthread_create(&th, &attr, admin_thread, op);
-    pthread_attr_destroy(&attr);
-    if (e != 0) {
-        pthread_mutex_lock(&admin_mu);
-        admin_running--;
-        pthread_mutex_unlock(&admin_mu);
+    if (sl_kafka_call(loop, admin_work, admin_deliver, op, d) < 0) {
         admin_free(op);
-        return sl_diag_set(d, SL_EIO, "", "cannot start a thread: %s",
-                           strerror(e));
+        return SL_EIO;
     }
     if (out != NULL)
         *out = op;
@@ -895,10 +868,66 @@ void sl_kafka_admin_cancel(struct sl_kafka_admin *op)
         op->cancelled = true;
 }
 
+/* ---- blocking calls on threads ---- */
+
+struct kafka_call {
+    struct sl_loop *loop;
+    sl_kafka_work_fn *work, *done;
+    void *arg;
+};
+
+static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t call_cv = PTHREAD_COND_INITIALIZER;
+static int call_running;
+
+static void *call_thread(void *p)
+{
+    struct kafka_call c = *(struct kafka_call *)p;
+
+    sl_free(p);
+    c.work(c.arg);
+    sl_loop_post(c.loop, c.done, c.arg);
+    pthread_mutex_lock(&call_mu);
+    call_running--;
+    pthread_cond_broadcast(&call_cv);
+    pthread_mutex_unlock(&call_mu);
+    return NULL;
+}
+
+int sl_kafka_call(struct sl_loop *loop, sl_kafka_work_fn *work,
+                  sl_kafka_work_fn *done, void *arg, struct sl_diag *d)
+{
+    struct kafka_call *c = sl_xmalloc(sizeof(*c));
+    pthread_attr_t attr;
+    pthread_t th;
+    int e;
+
+    c->loop = loop;
+    c->work = work;
+    c->done = done;
+    c->arg = arg;
+    pthread_mutex_lock(&call_mu);
+    call_running++;
+    pthread_mutex_unlock(&call_mu);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    e = pthread_create(&th, &attr, call_thread, c);
+    pthread_attr_destroy(&attr);
+    if (e != 0) {
+        pthread_mutex_lock(&call_mu);
+        call_running--;
+        pthread_mutex_unlock(&call_mu);
+        sl_free(c);
+        return sl_diag_set(d, SL_EIO, "", "cannot start a thread: %s",
+                           strerror(e));
+    }
+    return 0;
+}
+
 void sl_kafka_admin_drain(void)
 {
-    pthread_mutex_lock(&admin_mu);
-    while (admin_running > 0)
-        pthread_cond_wait(&admin_cv, &admin_mu);
-    pthread_mutex_unlock(&admin_mu);
+    pthread_mutex_lock(&call_mu);
+    while (call_running > 0)
+        pthread_cond_wait(&call_cv, &call_mu);
+    pthread_mutex_unlock(&call_mu);
 }

@@ -55,7 +55,9 @@ struct sl_kafka_record;
 
 /*
  * A new librdkafka configuration with sluice's defaults (log lines go to
- * sluice's log at the matching level, "client.id" = 'client_id' when not
+ * sluice's log at the matching level through the log callback, the only
+ * callback set: no opaque, so a caller sets its own opaque, error, stats,
+ * rebalance and commit callbacks, "client.id" = 'client_id' when not
  * NULL) and then every property of 'props' (an object of strings;
  * borrowed; NULL = none) in order. "bootstrap.servers" must be among them.
  * Returns 0 with '*out' (the caller owns it until it hands it to
@@ -204,10 +206,10 @@ enum sl_kafka_topic_action {
 
 /*
  * Run 'action' on 'spec' against the cluster of 'props' (copied) on a
- * thread, each request bounded by timeout_ms (0 -> 10 s); done(arg, ...)
- * runs once on the loop thread, unless the operation is cancelled first.
- * Errors: SL_ETIMEDOUT / SL_EIO cluster unreachable, SL_EPERM not
- * authorized, SL_ENOENT missing (CHECK), SL_EINVAL bad properties or a
+ * thread (sl_kafka_call), each request bounded by timeout_ms (0 -> 10 s);
+ * done(arg, ...) runs once on the loop thread, unless the operation is
+ * cancelled first. Errors: SL_ETIMEDOUT / SL_EIO cluster unreachable, SL_EPERM
+ * not authorized, SL_ENOENT missing (CHECK), SL_EINVAL bad properties or a
  * refused creation. Returns 0 with '*out' (the handle, valid until done
  * runs or it is cancelled; 'out' may be NULL), or SL_E* now (done will
  * not run).
@@ -222,11 +224,25 @@ int sl_kafka_topic_admin(struct sl_loop *loop, const struct json_object *props,
  * thread. NULL is a no-op. */
 void sl_kafka_admin_cancel(struct sl_kafka_admin *op);
 
+/* ---- blocking calls on threads ---- */
+
+typedef void sl_kafka_work_fn(void *arg);
+
 /*
- * Wait until every admin thread of the process has posted its result
- * (each is bounded by its timeout); sl_loop_free then runs those tasks,
- * which free the operations. Call with the loops not running, before
- * sl_loop_free.
+ * Run work(arg) on a thread of its own, then done(arg) on the loop thread
+ * of 'loop' (always, exactly once: a caller that gave up on the result
+ * lets done only free 'arg'). For librdkafka calls that block
+ * (rd_kafka_committed, rd_kafka_consumer_close, metadata, the admin
+ * API); work must end by itself within a bounded time. Returns 0, or
+ * SL_EIO when no thread can be started (nothing runs).
+ */
+int sl_kafka_call(struct sl_loop *loop, sl_kafka_work_fn *work,
+                  sl_kafka_work_fn *done, void *arg, struct sl_diag *d);
+
+/*
+ * Wait until every thread of sl_kafka_call and sl_kafka_topic_admin in the
+ * process has posted its result (each is bounded); sl_loop_free then runs
+ * those tasks. Call with the loops not running, before sl_loop_free.
  */
 void sl_kafka_admin_drain(void);
 

@@ -422,6 +422,57 @@ TEST(kafkasink_address_and_conditions)
     fx_close(&f);
 }
 
+TEST(kafkasink_address_conflict_and_secret)
+{
+    struct json_object *k;
+    struct fx f;
+
+    fx_open(&f, 0);
+    /* A Broker of the same name owns the address. */
+    create(&f, BROKER_YAML("clash"));
+    create(&f, KAFKASINK_YAML("clash"));
+    settle(&f);
+    k = get(&f, KAFKASINK, "default", "clash");
+    ASSERT_COND(k, "Addressable", "False", "AddressConflict");
+    ASSERT_COND(k, "Ready", "False", "AddressConflict");
+    ASSERT(dig(k, "status.address") == NULL);
+    ASSERT_COND(k, "ConfigParsed", "True", NULL);
+    json_object_put(k);
+    del(&f, BROKER, "default", "clash");
+    settle(&f);
+    k = get(&f, KAFKASINK, "default", "clash");
+    ASSERT_COND(k, "Addressable", "True", NULL);
+    ASSERT_STR_EQ(str(k, "status.address.url"), INGRESS "/default/clash");
+    json_object_put(k);
+
+    /* The auth Secret: missing, then without a protocol, then fine. */
+    create(&f, KAFKASINK_YAML("authed") "  auth:\n"
+                                        "    secret:\n"
+                                        "      ref: {name: creds}\n");
+    settle(&f);
+    k = get(&f, KAFKASINK, "default", "authed");
+    ASSERT_COND(k, "ConfigParsed", "False", "SecretNotFound");
+    ASSERT(strstr(cond(k, "ConfigParsed", "message"), "creds") != NULL);
+    json_object_put(k);
+    create(&f, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n"
+               "  namespace: default\nstringData: {user: u}\n");
+    settle(&f);
+    k = get(&f, KAFKASINK, "default", "authed");
+    ASSERT_COND(k, "ConfigParsed", "False", "InvalidSecret");
+    ASSERT(strstr(cond(k, "ConfigParsed", "message"), "protocol") != NULL);
+    json_object_put(k);
+    update(&f, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n"
+               "  namespace: default\nstringData: {protocol: SASL_SSL, "
+               "user: u, password: p}\n");
+    settle(&f);
+    k = get(&f, KAFKASINK, "default", "authed");
+    ASSERT_COND(k, "ConfigParsed", "True", NULL);
+    /* No running KafkaSinks in this controller. */
+    ASSERT_COND(k, "TopicReady", "False", "DataPlaneNotAvailable");
+    json_object_put(k);
+    fx_close(&f);
+}
+
 TEST(trigger_follows_its_broker_in_and_out_of_existence)
 {
     struct json_object *t;

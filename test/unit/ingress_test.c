@@ -10,8 +10,9 @@
  * and the TTL rule as stored (read back through a subscription), batches
  * stored all-or-nothing, 202 only once the record is committed (checked
  * in the SQLite file when the 202 arrives), 100 parallel POSTs, a client
- * that leaves before the append completes, and freeing the ingress while
- * an append is in flight.
+ * that leaves before the append completes, freeing the ingress while
+ * an append is in flight, and a plain sink (SL_BACKEND_F_PLAIN) getting
+ * its events unstamped.
  */
 #define _XOPEN_SOURCE 700
 #include "test/unit/check.h"
@@ -122,6 +123,47 @@ static const struct sl_backend_ops fake_ops = {
     .fini = fake_fini,
 };
 
+/* ---- a plain sink (SL_BACKEND_F_PLAIN): keeps what it is given ---- */
+
+struct fx;
+
+struct plain {
+    struct sl_backend base;
+    struct fx *fx; /* set by fx_start */
+};
+
+static void fx_keep(struct fx *f, struct sl_event *ev);
+
+static int plain_append(struct sl_backend *b, struct sl_event *const *events,
+                        size_t n, sl_backend_done_fn *done, void *arg)
+{
+    struct plain *p = (struct plain *)b;
+
+    for (size_t i = 0; i < n; i++)
+        fx_keep(p->fx, events[i]);
+    done(arg, 0);
+    return 0;
+}
+
+static void plain_close(struct sl_backend *b, sl_backend_done_fn *done,
+                        void *arg)
+{
+    b->state = SL_BACKEND_CLOSED;
+    done(arg, 0);
+}
+
+static const struct sl_backend_ops plain_ops = {
+    .cls = "Plain",
+    .abi = SL_BACKEND_ABI,
+    .size = sizeof(struct plain),
+    .flags = SL_BACKEND_F_PLAIN,
+    .init = fake_init,
+    .open = fake_open,
+    .append = plain_append,
+    .close = plain_close,
+    .fini = fake_fini,
+};
+
 /* ---- fixture ---- */
 
 struct rec_copy {
@@ -135,6 +177,7 @@ struct fx {
     struct sl_backend *b1;      /* default/b1: Embedded, open */
     struct sl_backend *b2;      /* default/b2: Embedded, never opened */
     struct sl_backend *fake;    /* default/fake */
+    struct sl_backend *plain;   /* default/plain: a plain sink */
     struct sl_backend_sub *sub; /* group "reader" on b1 */
     struct sl_ingress *ing;
     pthread_t th;
@@ -161,9 +204,24 @@ static struct sl_backend *fx_lookup(void *arg, const char *ns, const char *name,
         return f->b2;
     if (strcmp(name, "fake") == 0)
         return f->fake;
+    if (strcmp(name, "plain") == 0)
+        return f->plain;
     if (strcmp(name, "down") == 0)
         *why = SL_EAGAIN;
     return NULL;
+}
+
+/* Keep a reference to 'ev' among the records (any thread). */
+static void fx_keep(struct fx *f, struct sl_event *ev)
+{
+    pthread_mutex_lock(&f->mu);
+    if (f->nrecs == f->caprecs) {
+        f->caprecs = f->caprecs ? f->caprecs * 2 : 16;
+        f->recs = sl_xrealloc(f->recs, f->caprecs * sizeof(*f->recs));
+    }
+    f->recs[f->nrecs++] = sl_event_ref(ev);
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
 }
 
 static void fx_on_record(void *arg, struct sl_backend_sub *sub,
@@ -172,14 +230,7 @@ static void fx_on_record(void *arg, struct sl_backend_sub *sub,
     struct fx *f = arg;
     struct sl_settle done = { .outcome = SL_SETTLE_DONE };
 
-    pthread_mutex_lock(&f->mu);
-    if (f->nrecs == f->caprecs) {
-        f->caprecs = f->caprecs ? f->caprecs * 2 : 16;
-        f->recs = sl_xrealloc(f->recs, f->caprecs * sizeof(*f->recs));
-    }
-    f->recs[f->nrecs++] = sl_event_ref(rec->ev);
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
+    fx_keep(f, rec->ev);
     ASSERT_OK(sl_backend_settle(sub, rec, &done));
 }
 
@@ -276,6 +327,8 @@ static void fx_start(struct fx *f, size_t max_event_size)
     f->b1 = fx_backend(f, &sl_backend_embedded, "b1", true);
     f->b2 = fx_backend(f, &sl_backend_embedded, "b2", false);
     f->fake = fx_backend(f, &fake_ops, "fake", true);
+    f->plain = fx_backend(f, &plain_ops, "plain", true);
+    ((struct plain *)f->plain)->fx = f;
     ASSERT_OK(
         sl_backend_subscribe(f->b1, "reader", NULL, fx_on_record, f, &f->sub));
     io.lookup_arg = f;
@@ -327,6 +380,7 @@ static void fx_stop(struct fx *f)
     fx_close_backend(f, f->b1);
     fx_close_backend(f, f->b2);
     fx_close_backend(f, f->fake);
+    fx_close_backend(f, f->plain);
     sl_loop_free(f->loop);
     for (size_t i = 0; i < f->nrecs; i++)
         sl_event_unref(f->recs[i]);
@@ -739,6 +793,56 @@ TEST(structured_and_arrival_overwritten)
     ASSERT(ev != NULL);
     ASSERT_STR_EQ(sl_event_value(ev, "knativebrokerttl"), "9");
     ASSERT(strncmp(sl_event_value(ev, "knativearrivaltime"), "2000", 4) != 0);
+    fx_stop(&f);
+}
+
+TEST(plain_sink_gets_events_unstamped)
+{
+    struct fx f;
+    struct hdr_set hs, bs = ctype(CE_BATCH);
+    struct sl_buf body;
+    struct sl_event *ev;
+
+    fx_start(&f, 0);
+    /* A TTL of 1 would be exhausted at a broker; a sink keeps it as is. */
+    hs = binary("p1", "1");
+    expect(&f, "POST", "/default/plain", &hs, "hello", 202, NULL);
+    hs = binary("p2", NULL);
+    expect(&f, "POST", "/default/plain", &hs, "hello", 202, NULL);
+    expect(&f, "POST", "/default/plain", &bs,
+           "[{\"specversion\":\"1.0\",\"id\":\"p3\",\"source\":\"/s\","
+           "\"type\":\"t\",\"knativebrokerttl\":0,"
+           "\"knativearrivaltime\":\"2000-01-01T00:00:00Z\"}]",
+           202, NULL);
+    wait_recs(&f, 3);
+    ev = rec_by_id(&f, "p1");
+    ASSERT(ev != NULL);
+    ASSERT_STR_EQ(sl_event_value(ev, "knativebrokerttl"), "1");
+    ASSERT(sl_event_value(ev, "knativearrivaltime") == NULL);
+    ev = rec_by_id(&f, "p2");
+    ASSERT(ev != NULL);
+    ASSERT(sl_event_value(ev, "knativebrokerttl") == NULL);
+    ASSERT(sl_event_value(ev, "knativearrivaltime") == NULL);
+    ev = rec_by_id(&f, "p3");
+    ASSERT(ev != NULL);
+    ASSERT_STR_EQ(sl_event_value(ev, "knativebrokerttl"), "0");
+    ASSERT_STR_EQ(sl_event_value(ev, "knativearrivaltime"),
+                  "2000-01-01T00:00:00Z");
+    /* Answers call it a sink. */
+    sl_buf_init(&body, SL_BUF_UNLIMITED);
+    sl_buf_appends(&body, "[");
+    for (int i = 0; i < 51; i++)
+        sl_buf_appendf(&body,
+                       "%s{\"specversion\":\"1.0\",\"id\":\"m%d\","
+                       "\"source\":\"/s\",\"type\":\"t\"}",
+                       i ? "," : "", i);
+    sl_buf_appends(&body, "]");
+    expect(&f, "POST", "/default/plain", &bs, sl_buf_str(&body), 413,
+           "of sink default/plain");
+    sl_buf_fini(&body);
+    /* The same request at a broker is refused (TTL exhausted). */
+    hs = binary("b1-ttl", "1");
+    expect(&f, "POST", "/default/b1", &hs, "hello", 400, "knativebrokerttl");
     fx_stop(&f);
 }
 
