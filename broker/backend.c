@@ -13,6 +13,7 @@
 static const struct sl_backend_ops *const builtin[] = {
     &sl_backend_embedded,
     &sl_backend_redis,
+    &sl_backend_kafka,
     NULL,
 };
 

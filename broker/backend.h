@@ -317,5 +317,6 @@ void sl_backend_free(struct sl_backend *b);
 /* Registered backends (defined in their folders). */
 extern const struct sl_backend_ops sl_backend_embedded;
 extern const struct sl_backend_ops sl_backend_redis;
+extern const struct sl_backend_ops sl_backend_kafka;
 
 #endif

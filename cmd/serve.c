@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "broker/ingress.h"
+#include "broker/kafka/kafka.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/config.h"
@@ -327,8 +328,12 @@ static void serve_teardown(struct serve *s)
     sl_kafkasinks_free(s->ksinks);
     sl_metrics_free(s->metrics);
     sl_store_close(s->store);
-    /* Topic checks still on their threads post their end to the loop. */
+    /* Kafka threads still running (a topic check or delete, a consumer
+     * closing, a group's start or forget) post their results to the
+     * loop: wait for them, so that sl_loop_free runs those results and
+     * frees what they hold. */
     sl_kafka_admin_drain();
+    sl_kafka_broker_drain();
     sl_loop_free(s->loop);
     sl_free(s->token);
     sl_free(s->ingress_url);

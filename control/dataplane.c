@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "broker/backend.h"
+#include "broker/kafka/kafka.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -72,13 +73,16 @@ struct dp_broker {
     bool close_after_open; /* closed while opening */
     bool drop_on_close;    /* removed: drop the data once closed */
     bool unhealthy; /* open, but the backend says it cannot take appends */
+    char hreason[64];
     char hmsg[SL_DIAG_MSG_MAX];
+    char *topic; /* class Kafka: the topic it claims (dp->topics) */
 };
 
 struct dp_trigger {
     char *ns, *name, *key;
     char *broker_key;
-    char *fp; /* inputs of the running (or failed) build */
+    char *group; /* the consumer group it claims (dp->groups), or NULL */
+    char *fp;    /* inputs of the running (or failed) build */
     enum sl_dp_state st;
     char reason[64];
     char msg[SL_DIAG_MSG_MAX];
@@ -96,11 +100,17 @@ struct sl_dataplane {
     struct sl_sender *sender;
     struct sl_map brokers;  /* "ns/name" -> dp_broker */
     struct sl_map triggers; /* "ns/name" -> dp_trigger */
+    /* Kafka names are global to a cluster and Knative's are ambiguous
+     * (ns a-b/name c and ns a/name b-c make the same): the first Broker
+     * (Trigger) to claim a topic (consumer group) keeps it. */
+    struct sl_map topics; /* topic -> "ns/name" of the Broker (owned) */
+    struct sl_map groups; /* group -> "ns/name" of the Trigger (owned) */
     struct sl_timer *retention;
     struct sl_timer *health; /* polls open logs' health every second */
     sl_dp_notify_fn *notify;
     void *notify_arg;
     bool shutting_down;
+    bool freeing;   /* sl_dataplane_free: entries are going away */
     size_t closing; /* closes in flight during shutdown */
     void (*shutdown_done)(void *);
     void *shutdown_arg;
@@ -146,10 +156,35 @@ static void dp_trigger_teardown(struct dp_trigger *t)
     t->fp = NULL;
 }
 
-static void dp_trigger_free(void *v)
+/* Let go of t's consumer group; Triggers that wanted it try again. */
+static void dp_group_release(struct sl_dataplane *dp, struct dp_trigger *t)
 {
-    struct dp_trigger *t = v;
+    const char *owner;
+    size_t it = 0;
+    const char *k;
+    void *v;
 
+    if (t->group == NULL)
+        return;
+    owner = sl_map_get(&dp->groups, t->group);
+    if (owner != NULL && strcmp(owner, t->key) == 0)
+        sl_map_del(&dp->groups, t->group, NULL);
+    sl_free(t->group);
+    t->group = NULL;
+    while (!dp->freeing && sl_map_next(&dp->triggers, &it, &k, &v)) {
+        struct dp_trigger *o = v;
+
+        if (o != t && strcmp(o->reason, "ConsumerGroupConflict") == 0) {
+            sl_free(o->fp); /* rebuild at the next sync */
+            o->fp = NULL;
+            dp_notify(dp, "Trigger", o->ns, o->name);
+        }
+    }
+}
+
+static void dp_trigger_free(struct sl_dataplane *dp, struct dp_trigger *t)
+{
+    dp_group_release(dp, t);
     dp_trigger_teardown(t);
     sl_free(t->ns);
     sl_free(t->name);
@@ -179,10 +214,38 @@ static void dp_triggers_of_broker_stop(struct sl_dataplane *dp, const char *key)
 
 /* ---- brokers ---- */
 
+/* Let go of e's topic; Brokers that wanted it try again. */
+static void dp_topic_release(struct dp_broker *e)
+{
+    struct sl_dataplane *dp = e->dp;
+    const char *owner;
+    size_t it = 0;
+    const char *k;
+    void *v;
+
+    if (e->topic == NULL)
+        return;
+    owner = sl_map_get(&dp->topics, e->topic);
+    if (owner != NULL && strcmp(owner, e->key) == 0)
+        sl_map_del(&dp->topics, e->topic, NULL);
+    sl_free(e->topic);
+    e->topic = NULL;
+    while (!dp->freeing && sl_map_next(&dp->brokers, &it, &k, &v)) {
+        struct dp_broker *o = v;
+
+        if (o != e && o->st == B_FAILED &&
+            strcmp(o->reason, "TopicConflict") == 0) {
+            o->retry_at = 0;
+            dp_notify(dp, "Broker", o->ns, o->name);
+        }
+    }
+}
+
 static void dp_broker_free(void *v)
 {
     struct dp_broker *e = v;
 
+    dp_topic_release(e);
     sl_timer_free(e->retry);
     if (e->b != NULL)
         sl_backend_free(e->b);
@@ -292,6 +355,8 @@ static void dp_broker_close(struct dp_broker *e)
     sl_backend_close(e->b, dp_broker_closed, e);
 }
 
+static bool dp_health_read(struct sl_dataplane *dp, struct dp_broker *e);
+
 static void dp_broker_retry_fire(void *arg)
 {
     struct dp_broker *e = arg;
@@ -317,6 +382,9 @@ static void dp_broker_opened(void *arg, int rc)
         e->backoff_ms = DP_RETRY_MIN_MS;
         SL_LOG(SL_LOG_INFO, &dp->log, "broker %s: log open (%s)", e->key,
                e->b->ops->cls);
+        /* Open is not healthy yet for every backend (a Kafka topic that
+         * is missing): say so now rather than at the next poll. */
+        (void)dp_health_read(dp, e);
     } else {
         e->st = B_FAILED;
         B_WHY(e, "BackendUnavailable", "the %s log cannot be opened: %s",
@@ -389,7 +457,7 @@ static enum sl_dp_state dp_broker_state(const struct dp_broker *e,
     case B_OPEN:
         if (!e->unhealthy)
             return SL_DP_READY;
-        sl_diag_set(why, SL_EIO, "BackendUnavailable", "%s", e->hmsg);
+        sl_diag_set(why, SL_EIO, e->hreason, "%s", e->hmsg);
         return SL_DP_FAILED;
     case B_FAILED:
         sl_diag_set(why, SL_EIO, e->reason, "%s", e->msg);
@@ -508,6 +576,34 @@ sl_dp_broker_sync(struct sl_dataplane *dp, const char *ns, const char *name,
               d.msg);
         e->retry_at = sl_loop_now_ms(dp->loop) + DP_RETRY_MAX_MS;
         return dp_broker_state(e, why);
+    }
+    if (strcmp(cls, "Kafka") == 0) {
+        char topic[512];
+        const char *owner;
+
+        if (sl_kafka_broker_topic(ns, name, cfg, topic, sizeof(topic)) != 0)
+            topic[0] = '\0'; /* validate said it is fine */
+        if (e->topic != NULL && strcmp(e->topic, topic) != 0)
+            dp_topic_release(e);
+        owner = topic[0] ? sl_map_get(&dp->topics, topic) : NULL;
+        if (owner != NULL && strcmp(owner, e->key) != 0) {
+            json_object_put(cfg);
+            e->st = B_FAILED;
+            B_WHY(e, "TopicConflict",
+                  "topic %s is already the topic of Broker %s (Knative's "
+                  "topic names knative-broker-<namespace>-<name> collide); "
+                  "give one of them another name or the annotation %s",
+                  topic, owner, SL_KAFKA_EXTERNAL_TOPIC);
+            /* Tried again when the other one lets go of it. */
+            e->retry_at = INT64_MAX;
+            return dp_broker_state(e, why);
+        }
+        if (topic[0] && owner == NULL) {
+            sl_map_put(&dp->topics, topic, sl_xstrdup(e->key), NULL);
+            e->topic = sl_xstrdup(topic);
+        }
+    } else {
+        dp_topic_release(e);
     }
     memset(&bc, 0, sizeof(bc));
     bc.loop = dp->loop;
@@ -641,6 +737,35 @@ static void dp_retention_fire(void *arg)
 
 /* ---- health ---- */
 
+/*
+ * Read the health of e's open log into the entry; true when it changed.
+ * The reason follows the field the backend names: a missing topic is
+ * Knative's TopicNotPresentOrInvalid, an authorization failure
+ * NotAuthorized, anything else (an unreachable server) BackendUnavailable.
+ */
+static bool dp_health_read(struct sl_dataplane *dp, struct dp_broker *e)
+{
+    struct sl_diag why;
+    const char *reason = "BackendUnavailable";
+    bool bad;
+
+    sl_diag_clear(&why);
+    bad = sl_backend_health(e->b, &why) != 0;
+    if (bad && strcmp(why.field, "topic") == 0)
+        reason = "TopicNotPresentOrInvalid";
+    else if (bad && strcmp(why.field, "auth.secret.ref.name") == 0)
+        reason = "NotAuthorized";
+    if (bad == e->unhealthy && (!bad || (strcmp(why.msg, e->hmsg) == 0 &&
+                                         strcmp(reason, e->hreason) == 0)))
+        return false;
+    e->unhealthy = bad;
+    snprintf(e->hreason, sizeof(e->hreason), "%s", bad ? reason : "");
+    snprintf(e->hmsg, sizeof(e->hmsg), "%s", bad ? why.msg : "");
+    SL_LOG(bad ? SL_LOG_WARN : SL_LOG_INFO, &dp->log, "broker %s: %s", e->key,
+           bad ? e->hmsg : "log available again");
+    return true;
+}
+
 static void dp_health_fire(void *arg)
 {
     struct sl_dataplane *dp = arg;
@@ -650,20 +775,9 @@ static void dp_health_fire(void *arg)
 
     while (sl_map_next(&dp->brokers, &it, &k, &v)) {
         struct dp_broker *e = v;
-        struct sl_diag why;
-        bool bad;
 
-        if (e->st != B_OPEN)
-            continue;
-        sl_diag_clear(&why);
-        bad = sl_backend_health(e->b, &why) != 0;
-        if (bad == e->unhealthy && (!bad || strcmp(why.msg, e->hmsg) == 0))
-            continue;
-        e->unhealthy = bad;
-        snprintf(e->hmsg, sizeof(e->hmsg), "%s", bad ? why.msg : "");
-        SL_LOG(bad ? SL_LOG_WARN : SL_LOG_INFO, &dp->log, "broker %s: %s",
-               e->key, bad ? e->hmsg : "log available again");
-        dp_notify(dp, "Broker", e->ns, e->name);
+        if (e->st == B_OPEN && dp_health_read(dp, e))
+            dp_notify(dp, "Broker", e->ns, e->name);
     }
 }
 
@@ -832,6 +946,27 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
                                 "%s", d.msg);
     sl_delivery_deliverer(t->dl, &dl);
     dp_group(group, sizeof(group), ns, name);
+    if (e->cls != NULL && strcmp(e->cls, "Kafka") == 0) {
+        const char *owner = sl_map_get(&dp->groups, group);
+
+        if (owner != NULL && strcmp(owner, t->key) != 0) {
+            /* Keep the fingerprint out so that the next sync tries again. */
+            dp_trigger_teardown(t);
+            return dp_trigger_state(
+                dp, t, SL_DP_FAILED, why, "ConsumerGroupConflict",
+                "consumer group %s is already the group of Trigger %s "
+                "(Knative's names knative-trigger-<namespace>-<name> "
+                "collide); give one of them another name",
+                group, owner);
+        }
+        if (owner == NULL) {
+            sl_map_put(&dp->groups, group, sl_xstrdup(t->key), NULL);
+            sl_free(t->group);
+            t->group = sl_xstrdup(group);
+        }
+    } else {
+        dp_group_release(dp, t);
+    }
     o.group = group;
     rc = sl_dispatch_new(dp->loop, e->b, &o, t->filter, &dl, &t->dispatch, &d);
     if (rc != 0) {
@@ -870,6 +1005,7 @@ void sl_dp_trigger_remove(struct sl_dataplane *dp, const char *ns,
         sl_free(key);
         return;
     }
+    dp_group_release(dp, t);
     sl_free(key);
     dp_trigger_teardown(t);
     sl_metrics_forget_trigger(dp->o.metrics, ns, name);
@@ -883,7 +1019,7 @@ void sl_dp_trigger_remove(struct sl_dataplane *dp, const char *ns,
         dp_group(group, sizeof(group), ns, name);
         sl_backend_forget(e->b, group, dp_forgotten, sl_xstrdup(group));
     }
-    dp_trigger_free(t);
+    dp_trigger_free(dp, t);
 }
 
 /* ---- life cycle ---- */
@@ -923,6 +1059,8 @@ int sl_dataplane_new(struct sl_loop *loop, const struct sl_dataplane_opts *o,
         dp->o.retention_max_age_ms = DP_DEFAULT_RETENTION;
     sl_map_init(&dp->brokers, NULL);
     sl_map_init(&dp->triggers, NULL);
+    sl_map_init(&dp->topics, sl_free);
+    sl_map_init(&dp->groups, sl_free);
     sl_log_ctx_init(&dp->log, "dataplane", NULL, NULL);
     memset(&so, 0, sizeof(so));
     so.max_in_flight = 100000;
@@ -985,8 +1123,9 @@ void sl_dataplane_free(struct sl_dataplane *dp)
 
     if (dp == NULL)
         return;
+    dp->freeing = true;
     while (sl_map_next(&dp->triggers, &it, &k, &v))
-        dp_trigger_free(v);
+        dp_trigger_free(dp, v);
     it = 0;
     while (sl_map_next(&dp->brokers, &it, &k, &v)) {
         struct dp_broker *e = v;
@@ -1000,6 +1139,8 @@ void sl_dataplane_free(struct sl_dataplane *dp)
     }
     sl_map_fini(&dp->triggers);
     sl_map_fini(&dp->brokers);
+    sl_map_fini(&dp->topics);
+    sl_map_fini(&dp->groups);
     sl_timer_free(dp->retention);
     sl_timer_free(dp->health);
     sl_sender_free(dp->sender);

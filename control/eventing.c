@@ -15,11 +15,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/kafka/kafka.h"
 #include "control/control.h"
 #include "control/dataplane.h"
 #include "control/internal.h"
 #include "control/kafkasinks.h"
 #include "core/alloc.h"
+#include "core/base64.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "resource/schema.h"
 
@@ -108,13 +111,92 @@ static void ev_dp_cond(struct sl_rec *r, const char *type, enum sl_dp_state st,
 #define BROKER_CLASS_ANNOTATION   "eventing.knative.dev/broker.class"
 #define BROKER_BACKEND_ANNOTATION "sluice.dev/backend"
 
+/* The Secret keys of Knative's Kafka broker auth (auth.secret.ref.name). */
+static const char *const broker_secret_keys[] = {
+    "protocol", "sasl.mechanism", "user",     "password",
+    "ca.crt",   "user.crt",       "user.key", NULL,
+};
+
+/*
+ * The config handed to the data plane: the ConfigMap's data (its own
+ * "sluice." keys left out: those are the data plane's), the external topic
+ * the Broker's annotation names, and the data of the Secret
+ * auth.secret.ref.name names (in the ConfigMap's namespace, as Knative
+ * reads it), decoded, under SL_KAFKA_CFG_SECRET_PREFIX. Returns 0 with
+ * '*out' (NULL when there is nothing at all), or -1 with IngressReady set.
+ */
+static int broker_config(struct sl_rec *r, const struct json_object *data,
+                         const char *cm_ns, struct json_object **out)
+{
+    const struct json_object *ann = sl_res_dig(r->obj, "metadata.annotations");
+    const char *ext = sl_res_get_str(ann, SL_KAFKA_EXTERNAL_TOPIC);
+    const char *sname = sl_res_get_str(data, "auth.secret.ref.name");
+    struct json_object *c = json_object_new_object(), *sec = NULL;
+
+    *out = NULL;
+    if (data != NULL && json_object_is_type(data, json_type_object)) {
+        json_object_object_foreach((struct json_object *)data, k, v)
+        {
+            if (strncmp(k, "sluice.", 7) != 0)
+                json_object_object_add(c, k, json_object_get(v));
+        }
+    }
+    if (ext != NULL)
+        json_object_object_add(c, SL_KAFKA_CFG_EXTERNAL_TOPIC,
+                               json_object_new_string(ext));
+    if (sname != NULL && sname[0] != '\0') {
+        const struct json_object *sd;
+
+        if (sl_rec_get(r, "", "Secret", cm_ns, sname, &sec) != 0) {
+            sl_rec_cond(r, "IngressReady", "False", "SecretNotFound",
+                        "Secret \"%s\" (auth.secret.ref.name) does not "
+                        "exist in namespace \"%s\"",
+                        sname, cm_ns);
+            json_object_put(c);
+            return -1;
+        }
+        sd = sl_res_get(sec, "data");
+        for (size_t i = 0; broker_secret_keys[i] != NULL; i++) {
+            const char *b64 = sl_res_get_str(sd, broker_secret_keys[i]);
+            char key[96];
+            struct sl_buf b;
+
+            if (b64 == NULL)
+                continue;
+            sl_buf_init(&b, 1 << 20);
+            if (sl_base64_decode(b64, strlen(b64), &b, NULL) != 0 ||
+                memchr(sl_buf_str(&b), '\0', b.len) != NULL) {
+                sl_buf_fini(&b);
+                sl_rec_cond(r, "IngressReady", "False", "SecretInvalid",
+                            "Secret \"%s\": key %s is not text", sname,
+                            broker_secret_keys[i]);
+                json_object_put(sec);
+                json_object_put(c);
+                return -1;
+            }
+            snprintf(key, sizeof(key), "%s%s", SL_KAFKA_CFG_SECRET_PREFIX,
+                     broker_secret_keys[i]);
+            json_object_object_add(c, key,
+                                   json_object_new_string(sl_buf_str(&b)));
+            sl_buf_fini(&b);
+        }
+        json_object_put(sec);
+    }
+    if (json_object_object_length(c) == 0)
+        json_object_put(c);
+    else
+        *out = c;
+    return 0;
+}
+
 /* Hand the Broker to the data plane; IngressReady says how it went. */
 static void broker_dataplane(struct sl_rec *r, struct sl_dataplane *dp)
 {
     const struct json_object *ref = sl_res_dig(r->obj, "spec.config");
-    struct json_object *cm = NULL;
+    struct json_object *cm = NULL, *cfg = NULL;
     const char *cls = sl_res_get_str(sl_res_dig(r->obj, "metadata.annotations"),
                                      BROKER_CLASS_ANNOTATION);
+    const char *cm_ns = r->ns;
     enum sl_dp_state st;
     struct sl_diag why;
 
@@ -128,15 +210,21 @@ static void broker_dataplane(struct sl_rec *r, struct sl_dataplane *dp)
                         "spec.config must name a ConfigMap");
             return;
         }
-        if (sl_rec_get(r, "", "ConfigMap", ns ? ns : r->ns, name, &cm) != 0) {
+        if (ns != NULL)
+            cm_ns = ns;
+        if (sl_rec_get(r, "", "ConfigMap", cm_ns, name, &cm) != 0) {
             sl_rec_cond(r, "IngressReady", "False", "BrokerConfigNotFound",
                         "ConfigMap \"%s\" does not exist", name);
             return;
         }
     }
+    if (broker_config(r, sl_res_get(cm, "data"), cm_ns, &cfg) != 0) {
+        json_object_put(cm);
+        return;
+    }
     sl_diag_clear(&why);
-    st = sl_dp_broker_sync(dp, r->ns, r->name, r->obj, cls,
-                           sl_res_get(cm, "data"), &why);
+    st = sl_dp_broker_sync(dp, r->ns, r->name, r->obj, cls, cfg, &why);
+    json_object_put(cfg);
     ev_dp_cond(r, "IngressReady", st, &why);
     /* Say which backend serves it, as Knative's Kafka broker puts its
      * topic into status.annotations. */

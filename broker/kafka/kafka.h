@@ -23,6 +23,9 @@
  * not_before with its attempts; after a crash or rebalance it comes again
  * with attempts 0.
  *
+ * Positions: partition and offset of the record; for a reader, 'sub' is
+ * the index of the record's topic in cfg.topics (0 for the broker).
+ *
  * Threads: the loop thread of cfg.loop, as every backend.
  */
 #ifndef SL_BROKER_KAFKA_KAFKA_H
@@ -87,5 +90,47 @@ int sl_kafka_reader_new(const struct sl_kafka_reader_cfg *cfg,
 
 /* The broker class "Kafka". */
 extern const struct sl_backend_ops sl_backend_kafka;
+
+/*
+ * What the broker class reads from its config (struct sl_backend_cfg,
+ * strings): the Broker's ConfigMap keys "bootstrap.servers",
+ * "default.topic.partitions" [10], "default.topic.replication.factor"
+ * [the cluster's default, 1 when unset], "default.topic.config.<name>"
+ * (topic configs for creation), and keys the data plane adds:
+ *   SL_KAFKA_CFG_EXTERNAL_TOPIC: the topic the Broker's annotation
+ *     SL_KAFKA_EXTERNAL_TOPIC names (never created nor deleted);
+ *   SL_KAFKA_CFG_SECRET_PREFIX + "protocol", "sasl.mechanism", "user",
+ *     "password", "ca.crt", "user.crt", "user.key": the data of the
+ *     Secret "auth.secret.ref.name" names (Knative's Kafka broker keys),
+ *     mapped onto security.protocol, sasl.mechanism, sasl.username,
+ *     sasl.password, ssl.ca.pem, ssl.certificate.pem, ssl.key.pem.
+ * A ConfigMap's own keys under "sluice." are not honoured (the data plane
+ * replaces them).
+ */
+#define SL_KAFKA_EXTERNAL_TOPIC     "kafka.eventing.knative.dev/external.topic"
+#define SL_KAFKA_CFG_EXTERNAL_TOPIC "sluice.topic.external"
+#define SL_KAFKA_CFG_SECRET_PREFIX  "sluice.secret."
+
+/*
+ * The topic of broker ns/name with 'config' (as above): the external topic
+ * when set, else "knative-broker-<ns>-<name>" (Knative's name, so topics
+ * Knative made are used as they are). Written to out[0..n). Returns 0,
+ * SL_ETOOBIG (n too small) or SL_EINVAL (not a legal Kafka topic name,
+ * e.g. longer than 249 characters).
+ */
+int sl_kafka_broker_topic(const char *ns, const char *name,
+                          const struct json_object *config, char *out,
+                          size_t n);
+
+/*
+ * Wait until every thread the Kafka backends started (a new group's
+ * initial offsets, closing a consumer, forgetting a group; each bounded
+ * by its timeouts) has posted its continuation to its loop. Call with
+ * the loops not running, before sl_loop_free (which then runs those
+ * continuations), next to sl_kafka_admin_drain(). From then on, until
+ * the next Kafka backend or reader is made, what would start such a
+ * thread (a continuation run by sl_loop_free) runs its work inline.
+ */
+void sl_kafka_broker_drain(void);
 
 #endif

@@ -11,6 +11,10 @@
  * until SIGTERM or SIGINT (exit 0). Bad arguments or a cluster that cannot
  * start: exit 1 with one line on stderr.
  *
+ * SIGUSR1 takes every broker down (connections dropped, new ones
+ * refused: the cluster is unreachable but keeps its data); SIGUSR2 brings
+ * them up again on the same ports (rd_kafka_mock_broker_set_down/_up).
+ *
  * It speaks the real Kafka protocol; sluice never links it. Only tests
  * and tools/ start it.
  */
@@ -24,12 +28,16 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, down_flag, up_flag;
 
 static void on_signal(int signo)
 {
-    (void)signo;
-    stop_flag = 1;
+    if (signo == SIGUSR1)
+        down_flag = 1;
+    else if (signo == SIGUSR2)
+        up_flag = 1;
+    else
+        stop_flag = 1;
 }
 
 static int usage(const char *why)
@@ -129,11 +137,22 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
 
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
     fflush(stdout);
-    while (!stop_flag)
+    while (!stop_flag) {
         pause();
+        if (down_flag) {
+            down_flag = 0;
+            rd_kafka_mock_broker_set_down(mc, -1);
+        }
+        if (up_flag) {
+            up_flag = 0;
+            rd_kafka_mock_broker_set_up(mc, -1);
+        }
+    }
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
     return 0;

@@ -456,6 +456,15 @@ class KafkaCluster:
             self.proc.terminate()
             self.proc.wait(20)
 
+    def down(self):
+        """Take every broker down (SIGUSR1): connections are dropped and
+        refused, the data stays."""
+        self.proc.send_signal(signal.SIGUSR1)
+
+    def up(self):
+        """Bring the brokers up again on the same ports (SIGUSR2)."""
+        self.proc.send_signal(signal.SIGUSR2)
+
     def kcat(self, *args, input=None, timeout=30):
         """Run kcat against this cluster; returns CompletedProcess (bytes)."""
         return subprocess.run(["kcat", "-b", self.bootstrap] + list(args),
