@@ -8,9 +8,9 @@
  * that does not resolve (nothing runs); Secrets of spec.net: a missing
  * Secret and then a missing key named by field, the source reconciled
  * again when the Secret appears; a mechanism sluice does not support; a
- * dead-letter sink that does not resolve yet and then does; and, against
- * the Kafka cluster helper, consumers that run (ConsumerGroup True,
- * status.consumers) and a cluster that goes away (ClusterUnreachable).
+ * dead-letter sink that does not resolve yet and then does; consumers
+ * that run against the Kafka cluster helper (ConsumerGroup True,
+ * status.consumers); a cluster nobody answers at (ClusterUnreachable).
  */
 #define _XOPEN_SOURCE 700
 #include "test/unit/check.h"
@@ -23,8 +23,10 @@
 #include <json-c/json.h>
 
 #include "control/control.h"
+#include "broker/kafka/kafka.h"
 #include "control/sources.h"
 #include "core/loop.h"
+#include "net/kafka.h"
 #include "resource/condition.h"
 #include "resource/resource.h"
 #include "store/store.h"
@@ -101,6 +103,9 @@ static void fx_close(struct fx *f)
     }
     sl_timer_free(f->tick);
     sl_store_close(f->store);
+    /* Threads the Kafka clients started post their ends to the loop. */
+    sl_kafka_admin_drain();
+    sl_kafka_broker_drain();
     sl_loop_free(f->loop);
     if (nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
         CHECK_FAIL("cannot remove '%s': %s", f->dir, strerror(errno));
@@ -370,6 +375,45 @@ TEST(dead_letter_sink_not_resolved)
     ASSERT(cond(o, "ConsumerGroup", "reason") == NULL ||
            strcmp(cond(o, "ConsumerGroup", "reason"),
                   "DeadLetterSinkNotResolved") != 0);
+    json_object_put(o);
+    fx_close(&f);
+}
+
+TEST(consumers_run)
+{
+    static const char *const topics[] = { "orders:2", "refunds:2", NULL };
+    struct tkc c;
+    struct fx f;
+    struct json_object *o;
+    char yaml[2048];
+
+    ASSERT_OK(tkc_start(&c, 1, topics));
+    fx_open(&f, true);
+    snprintf(yaml, sizeof(yaml),
+             KSRC_HEAD("live") "  bootstrapServers: [\"%s\"]\n"
+                               "  consumers: 2\n",
+             c.bootstrap);
+    create(&f, yaml);
+    o = wait_reason(&f, "live", "True", NULL, 15000);
+    ASSERT_EQ(json_object_get_int(status_of(o, "consumers")), 2);
+    ASSERT_COND(o, "Ready", "True", NULL);
+    ASSERT_EQ(sl_sources_running(f.ss), 1);
+    json_object_put(o);
+    fx_close(&f);
+    tkc_stop(&c);
+}
+
+TEST(unreachable_cluster)
+{
+    struct fx f;
+    struct json_object *o;
+
+    fx_open(&f, true);
+    create(&f, KSRC_HEAD("far") "  bootstrapServers: [\"127.0.0.1:1\"]\n");
+    o = wait_reason(&f, "far", "False", "ClusterUnreachable", 20000);
+    ASSERT(strstr(cond(o, "ConsumerGroup", "message"), "127.0.0.1:1") != NULL);
+    ASSERT_COND(o, "Ready", "False", "ClusterUnreachable");
+    ASSERT_EQ(json_object_get_int(status_of(o, "consumers")), 1);
     json_object_put(o);
     fx_close(&f);
 }
