@@ -21,6 +21,7 @@
 #include "control/dataplane.h"
 #include "control/internal.h"
 #include "control/kafkasinks.h"
+#include "control/sources.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -394,6 +395,22 @@ static void ctl_dp_notify(void *arg, const char *kind, const char *ns,
     sl_free(key);
 }
 
+/* A running source asks for its object to be reconciled again. */
+static void ctl_src_notify(void *arg, const char *kind, const char *ns,
+                           const char *name)
+{
+    const struct sl_res_kind *k =
+        sl_res_kind_by_group_kind("sources.knative.dev", kind);
+    struct sl_ctl *ctl = arg;
+    char kk[256], *key;
+
+    if (k == NULL)
+        return;
+    key = sl__ctl_key(sl_res_kind_key(k, kk, sizeof(kk)), ns, name);
+    sl__ctl_enqueue(ctl, key);
+    sl_free(key);
+}
+
 int sl_ctl_new(struct sl_loop *loop, struct sl_store *store,
                const struct sl_ctl_opts *opts, struct sl_ctl **out,
                struct sl_diag *d)
@@ -414,6 +431,8 @@ int sl_ctl_new(struct sl_loop *loop, struct sl_store *store,
     ctl->opts.kafkasinks = opts ? opts->kafkasinks : NULL;
     if (ctl->opts.dataplane != NULL)
         sl_dp_set_notify(ctl->opts.dataplane, ctl_dp_notify, ctl);
+    if (ctl->opts.sources != NULL)
+        sl_sources_set_notify(ctl->opts.sources, ctl_src_notify, ctl);
     if (ctl->opts.kafkasinks != NULL)
         sl_kafkasinks_set_notify(ctl->opts.kafkasinks, ctl_dp_notify, ctl);
     sl_map_init(&ctl->queued, NULL);
@@ -472,6 +491,8 @@ void sl_ctl_free(struct sl_ctl *ctl)
         return;
     if (ctl->opts.dataplane != NULL)
         sl_dp_set_notify(ctl->opts.dataplane, NULL, NULL);
+    if (ctl->opts.sources != NULL)
+        sl_sources_set_notify(ctl->opts.sources, NULL, NULL);
     if (ctl->opts.kafkasinks != NULL)
         sl_kafkasinks_set_notify(ctl->opts.kafkasinks, NULL, NULL);
     sl_store_unwatch(ctl->watch);

@@ -23,6 +23,14 @@ struct json_object *sl__ctl_cond_find(const struct json_object *conds,
 const struct sl_ctl_opts *sl__ctl_opts(const struct sl_ctl *ctl);
 
 /*
+ * Resolve spec.sink of source 'r' into status.sinkUri and the
+ * SinkProvided condition (control/others.c). '*purl' (may be NULL) gets
+ * the URL (sl_free), or NULL when it does not resolve. Returns 0, or
+ * SL_EAGAIN when it is worth retrying (a store failure).
+ */
+int sl__ctl_source_sink(struct sl_rec *r, char **purl);
+
+/*
  * Run the source of 'r' (a kind with an adapter, sl_rec_opts(r)->sources
  * set) with its resolved 'sink_url' (NULL: not resolved, so it must not
  * run) and set the Deployed condition (control/sources.c).

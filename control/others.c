@@ -5,9 +5,10 @@
  * Every source resolves spec.sink into status.sinkUri (SinkProvided).
  * PingSource then runs in this process (control/sources.c sets its
  * Deployed) and publishes status.ceAttributes as Knative does; the other
- * sources report Deployed False until their adapter exists in this
- * build. The Serving kinds report Ready False (ServingNotAvailable) until
- * the process runtime exists.
+ * sources here report Deployed False until their adapter exists in this
+ * build. KafkaSource has a reconciler of its own (control/kafkasource.c). The
+ * Serving kinds report Ready False (ServingNotAvailable) until the process
+ * runtime exists.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,9 +22,7 @@
 #include "resource/resource.h"
 #include "resource/schema.h"
 
-/* spec.sink → status.sinkUri and SinkProvided; SL_EAGAIN to retry.
- * '*purl' (may be NULL) gets the URL (sl_free), or NULL. */
-static int oth_sink(struct sl_rec *r, char **purl)
+int sl__ctl_source_sink(struct sl_rec *r, char **purl)
 {
     struct json_object *sink = sl_res_dig(r->obj, "spec.sink");
     struct sl_diag why;
@@ -53,7 +52,7 @@ static int source_reconcile(struct sl_rec *r)
 {
     static const char *const ready[] = { "SinkProvided", "Deployed", NULL };
     char *url = NULL;
-    int rc = oth_sink(r, &url);
+    int rc = sl__ctl_source_sink(r, &url);
     bool ping = strcmp(r->kind->kind, "PingSource") == 0;
 
     if (ping) {
@@ -89,14 +88,13 @@ static int source_reconcile(struct sl_rec *r)
 SOURCE(sl__ctl_pingsource, "sources.knative.dev", "PingSource");
 SOURCE(sl__ctl_apiserversource, "sources.knative.dev", "ApiServerSource");
 SOURCE(sl__ctl_containersource, "sources.knative.dev", "ContainerSource");
-SOURCE(sl__ctl_kafkasource, "sources.knative.dev", "KafkaSource");
 SOURCE(sl__ctl_rabbitmqsource, "sources.knative.dev", "RabbitmqSource");
 
 static int sinkbinding_reconcile(struct sl_rec *r)
 {
     static const char *const ready[] = { "SinkProvided", "BindingAvailable",
                                          NULL };
-    int rc = oth_sink(r, NULL);
+    int rc = sl__ctl_source_sink(r, NULL);
 
     sl_rec_cond(r, "BindingAvailable", "False", "DataPlaneNotAvailable",
                 "no runtime binds subjects in this build yet");

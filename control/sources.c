@@ -67,6 +67,8 @@ struct src_stop {
 
 struct sl_sources {
     struct sl_loop *loop;
+    sl_sources_notify_fn *notify; /* the controller's, or NULL */
+    void *notify_arg;
     struct sl_sender *sender;
     char *zoneinfo_dir;
     unsigned max_in_flight;
@@ -209,20 +211,68 @@ static const struct src_metrics *src_metrics_kind(const char *kind)
     return NULL;
 }
 
+/* A source's report changed: its object is reconciled again. */
+static void src_notify(void *arg, struct sl_source *src)
+{
+    struct sl_sources *ss = arg;
+
+    if (ss->notify != NULL && !ss->shutting_down)
+        ss->notify(ss->notify_arg, src->ops->kind, src->ns, src->name);
+}
+
+/* Create and start an SL_SOURCE_DELIVERS source (no emitter). */
+static enum sl_dp_state
+src_entry_start_delivering(struct sl_sources *ss, struct src_entry *e,
+                           const struct sl_source_ops *ops,
+                           const struct json_object *obj,
+                           const struct sl_sources_in *in, struct sl_diag *why)
+{
+    struct sl_source_cfg sc;
+    struct sl_diag d;
+    int rc;
+
+    sl_diag_clear(&d);
+    memset(&sc, 0, sizeof(sc));
+    sc.loop = ss->loop;
+    sc.zoneinfo_dir = ss->zoneinfo_dir;
+    sc.sender = ss->sender;
+    sc.sink_url = in->sink_url;
+    sc.dls_url = in->dls_url;
+    sc.conn = in->conn;
+    sc.notify = src_notify;
+    sc.notify_arg = ss;
+    rc = sl_source_validate(ops, obj, &d);
+    if (rc == 0)
+        rc = sl_source_new(ops, &sc, obj, &e->src, &d);
+    if (rc == 0 && (rc = sl_source_start(e->src, &d)) != 0) {
+        sl_source_free(e->src);
+        e->src = NULL;
+    }
+    if (rc != 0) {
+        SL_LOG(SL_LOG_WARN, &ss->log, "%s %s/%s cannot run: %s%s%s", e->kind,
+               e->ns, e->name, d.field, d.field[0] ? ": " : "", d.msg);
+        return src_state(e, SL_DP_FAILED, why, "AdapterFailed", "%s%s%s",
+                         d.field, d.field[0] ? ": " : "", d.msg);
+    }
+    return src_state(e, SL_DP_READY, why, "", "%s", "");
+}
+
 /* Create and start the source of 'e' from 'obj'. */
-static enum sl_dp_state src_entry_start(struct sl_sources *ss,
-                                        struct src_entry *e,
-                                        const struct sl_source_ops *ops,
-                                        const struct json_object *obj,
-                                        const char *url, struct sl_diag *why)
+static enum sl_dp_state
+src_entry_start(struct sl_sources *ss, struct src_entry *e,
+                const struct sl_source_ops *ops, const struct json_object *obj,
+                const struct sl_sources_in *in, struct sl_diag *why)
 {
     const struct src_metrics *comp;
+    const char *url = in->sink_url;
     struct sl_emitter_cfg ec;
     struct sl_source_cfg sc;
     struct sl_log_ctx lc;
     struct sl_diag d;
     int rc;
 
+    if (ops->flags & SL_SOURCE_DELIVERS)
+        return src_entry_start_delivering(ss, e, ops, obj, in, why);
     sl_diag_clear(&d);
     sl_log_ctx_init(&lc, "source", e->ns, e->name);
     memset(&ec, 0, sizeof(ec));
@@ -282,12 +332,56 @@ static void src_remove(struct sl_sources *ss, const char *kind, const char *ns,
     sl_free(key);
 }
 
+/* The fingerprint of what source 'ops' runs with: the spec, and for a
+ * source that delivers itself its sink, dead-letter sink and settings. */
+static char *src_fp(const struct sl_source_ops *ops,
+                    const struct json_object *obj,
+                    const struct sl_sources_in *in)
+{
+    struct json_object *o = json_object_new_object();
+    struct json_object *spec = sl_res_get(obj, "spec");
+    char *fp;
+
+    json_object_object_add(o, "spec", spec ? json_object_get(spec) : NULL);
+    if (ops->flags & SL_SOURCE_DELIVERS) {
+        struct json_object *labels = sl_res_dig(obj, "metadata.labels");
+        struct json_object *ann = sl_res_dig(obj, "metadata.annotations");
+
+        json_object_object_add(o, "labels",
+                               labels ? json_object_get(labels) : NULL);
+        json_object_object_add(o, "annotations",
+                               ann ? json_object_get(ann) : NULL);
+        json_object_object_add(o, "sink", json_object_new_string(in->sink_url));
+        if (in->dls_url != NULL)
+            json_object_object_add(o, "dls",
+                                   json_object_new_string(in->dls_url));
+        if (in->conn != NULL)
+            json_object_object_add(
+                o, "conn", json_object_get((struct json_object *)in->conn));
+    }
+    fp = sl_xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return fp;
+}
+
 enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
                                  const char *ns, const char *name,
                                  const struct json_object *obj,
                                  const char *sink_url, struct sl_diag *why)
 {
+    struct sl_sources_in in = { .sink_url = sink_url };
+
+    return sl_sources_sync_in(ss, kind, ns, name, obj, &in, why);
+}
+
+enum sl_dp_state sl_sources_sync_in(struct sl_sources *ss, const char *kind,
+                                    const char *ns, const char *name,
+                                    const struct json_object *obj,
+                                    const struct sl_sources_in *in,
+                                    struct sl_diag *why)
+{
     const struct sl_source_ops *ops = sl_source_find(kind);
+    const char *sink_url = in->sink_url;
     char *key, *fp;
     struct src_entry *e;
     struct sl_diag d;
@@ -320,10 +414,9 @@ enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
     } else {
         sl_free(key);
     }
-    fp = sl_xstrdup(json_object_to_json_string_ext(sl_res_get(obj, "spec"),
-                                                   JSON_C_TO_STRING_PLAIN));
+    fp = src_fp(ops, obj, in);
     if (e->src != NULL) {
-        if (strcmp(sl_emitter_url(e->em), sink_url) != 0) {
+        if (e->em != NULL && strcmp(sl_emitter_url(e->em), sink_url) != 0) {
             SL_LOG(SL_LOG_INFO, &e->src->log, "sink is now %s", sink_url);
             sl_emitter_set_url(e->em, sink_url);
         }
@@ -334,7 +427,17 @@ enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
         sl_free(e->fp);
         e->fp = fp;
         sl_diag_clear(&d);
-        rc = sl_source_update(e->src, obj, &d);
+        if (ops->flags & SL_SOURCE_DELIVERS) {
+            struct sl_source_cfg sc;
+
+            memset(&sc, 0, sizeof(sc));
+            sc.sink_url = in->sink_url;
+            sc.dls_url = in->dls_url;
+            sc.conn = in->conn;
+            rc = sl_source_update_cfg(e->src, obj, &sc, &d);
+        } else {
+            rc = sl_source_update(e->src, obj, &d);
+        }
         if (rc == 0)
             return src_state(e, SL_DP_READY, why, "", "%s", "");
         /* No update slot: recreate; refused: nothing may run an old
@@ -343,13 +446,34 @@ enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
         if (rc != SL_ENOTSUP)
             return src_state(e, SL_DP_FAILED, why, "AdapterFailed", "%s%s%s",
                              d.field, d.field[0] ? ": " : "", d.msg);
-        return src_entry_start(ss, e, ops, obj, sink_url, why);
+        return src_entry_start(ss, e, ops, obj, in, why);
     }
     /* Not running: (re)try, whether or not the spec changed (a zone file
      * may have been installed meanwhile). */
     sl_free(e->fp);
     e->fp = fp;
-    return src_entry_start(ss, e, ops, obj, sink_url, why);
+    return src_entry_start(ss, e, ops, obj, in, why);
+}
+
+int sl_sources_report(struct sl_sources *ss, const char *kind, const char *ns,
+                      const char *name, struct sl_source_report *out)
+{
+    char *key = src_key(kind, ns, name);
+    struct src_entry *e = sl_map_get(&ss->entries, key);
+
+    sl_free(key);
+    memset(out, 0, sizeof(*out));
+    if (e == NULL || e->src == NULL)
+        return SL_ENOENT;
+    sl_source_report(e->src, out);
+    return 0;
+}
+
+void sl_sources_set_notify(struct sl_sources *ss, sl_sources_notify_fn *fn,
+                           void *arg)
+{
+    ss->notify = fn;
+    ss->notify_arg = arg;
 }
 
 void sl_sources_remove(struct sl_sources *ss, const char *kind, const char *ns,

@@ -1,15 +1,22 @@
 /*
  * control/sources.h - the running sources of one sluice process: an
- * adapter instance (sources/source.h) with its emitter (sources/emit.h)
- * per source object that has an adapter in this build (PingSource
- * today), all sending through one shared HTTP sender.
+ * adapter instance (sources/source.h) per source object that has an
+ * adapter in this build (PingSource, KafkaSource), all sending through
+ * one shared HTTP sender: with an emitter (sources/emit.h) each, or, for
+ * an adapter that delivers its events itself (SL_SOURCE_DELIVERS:
+ * KafkaSource), with the sink, dead-letter sink and connection settings
+ * the reconciler resolved.
  *
  * The source reconcilers (control/others.c, control/sources.c) drive it
  * level-based, as control/dataplane.h is driven: sl_sources_sync() with
  * what the object says now and its resolved sink URL; syncing twice with
  * the same input changes nothing; a changed spec goes to the adapter's
  * update (or the source is recreated); a changed sink URL goes to the
- * emitter; a deleted object or an unresolvable sink removes it.
+ * emitter (to the update, for a source that delivers itself, as do a
+ * changed dead-letter sink and changed settings); a deleted object or an
+ * unresolvable sink removes it. A running source whose report changes
+ * (sl_source_changed: a consumer joined, the cluster went away) asks for
+ * its object to be reconciled again through the notify hook.
  *
  * Stopping is asynchronous (sl_source_stop); a removed source is out of
  * the map at once and freed when its stop completes, so a source of the
@@ -26,6 +33,7 @@
 #include <json-c/json.h>
 
 #include "control/dataplane.h"
+#include "sources/source.h"
 
 struct sl_diag;
 struct sl_loop;
@@ -83,6 +91,43 @@ enum sl_dp_state sl_sources_sync(struct sl_sources *ss, const char *kind,
                                  const char *ns, const char *name,
                                  const struct json_object *obj,
                                  const char *sink_url, struct sl_diag *why);
+
+/* What a source runs with besides its object, as its reconciler resolved
+ * it. Borrowed for the call. */
+struct sl_sources_in {
+    const char *sink_url; /* required (NULL: the sink did not resolve) */
+    const char *dls_url;  /* the dead-letter sink, or NULL */
+    /* Connection settings for an adapter that delivers itself
+     * (KafkaSource: librdkafka properties with its Secrets' values), or
+     * NULL. */
+    const struct json_object *conn;
+};
+
+/*
+ * sl_sources_sync with everything a source may run with ('in'); the
+ * same returns. For a source that delivers itself a change of in->sink_url,
+ * in->dls_url or in->conn, or of the object's labels or annotations,
+ * counts as a changed spec.
+ */
+enum sl_dp_state sl_sources_sync_in(struct sl_sources *ss, const char *kind,
+                                    const char *ns, const char *name,
+                                    const struct json_object *obj,
+                                    const struct sl_sources_in *in,
+                                    struct sl_diag *why);
+
+/*
+ * How running source kind/ns/name is doing (sl_source_report). Returns 0
+ * with 'out', or SL_ENOENT (zeroed 'out') when it does not run.
+ */
+int sl_sources_report(struct sl_sources *ss, const char *kind, const char *ns,
+                      const char *name, struct sl_source_report *out);
+
+/* Called when source kind/ns/name should be reconciled again. Set by
+ * the controller. */
+typedef void sl_sources_notify_fn(void *arg, const char *kind, const char *ns,
+                                  const char *name);
+void sl_sources_set_notify(struct sl_sources *ss, sl_sources_notify_fn *fn,
+                           void *arg);
 
 /* Source kind/ns/name is gone: stop and forget it, and its metrics. */
 void sl_sources_remove(struct sl_sources *ss, const char *kind, const char *ns,

@@ -13,6 +13,7 @@
 
 static const struct sl_source_ops *const builtin[] = {
     &sl_source_ping,
+    &sl_source_kafka,
     NULL,
 };
 

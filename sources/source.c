@@ -6,6 +6,8 @@
  */
 #include "sources/source.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -100,7 +102,25 @@ static void source_release(struct sl_source *src)
     sl_free(src->ns);
     sl_free(src->name);
     sl_free(src->zoneinfo_dir);
+    sl_free(src->sink_url);
+    sl_free(src->dls_url);
+    if (src->conn != NULL)
+        json_object_put(src->conn);
     sl_free(src);
+}
+
+/* A deep copy of 'o' (NULL stays NULL). */
+static struct json_object *source_copy(const struct json_object *o)
+{
+    struct json_object *c = NULL;
+
+    if (o == NULL)
+        return NULL;
+    /* json-c fails a deep copy only when it runs out of memory, which
+     * sl_x* allocations treat as fatal too. */
+    if (json_object_deep_copy((struct json_object *)o, &c, NULL) != 0)
+        abort();
+    return c;
 }
 
 int sl_source_new(const struct sl_source_ops *ops,
@@ -117,7 +137,10 @@ int sl_source_new(const struct sl_source_ops *ops,
     if (ops == NULL || ops->abi != SL_SOURCE_ABI ||
         ops->size < sizeof(struct sl_source))
         return sl_diag_set(diag, SL_EINVAL, "", "source adapter ABI mismatch");
-    if (cfg == NULL || cfg->loop == NULL || cfg->out == NULL)
+    if (cfg == NULL || cfg->loop == NULL ||
+        ((ops->flags & SL_SOURCE_DELIVERS)
+             ? cfg->sender == NULL || cfg->sink_url == NULL
+             : cfg->out == NULL))
         return sl_diag_set(diag, SL_EINVAL, "", "incomplete source config");
     if (ns == NULL || name == NULL)
         return sl_diag_set(diag, SL_EINVAL, "metadata",
@@ -125,7 +148,16 @@ int sl_source_new(const struct sl_source_ops *ops,
     src = sl_xcalloc(1, ops->size);
     src->ops = ops;
     src->loop = cfg->loop;
-    src->out = cfg->out;
+    if (ops->flags & SL_SOURCE_DELIVERS) {
+        src->sender = cfg->sender;
+        src->sink_url = sl_xstrdup(cfg->sink_url);
+        src->dls_url = cfg->dls_url ? sl_xstrdup(cfg->dls_url) : NULL;
+        src->conn = source_copy(cfg->conn);
+    } else {
+        src->out = cfg->out;
+    }
+    src->notify = cfg->notify;
+    src->notify_arg = cfg->notify_arg;
     src->ns = sl_xstrdup(ns);
     src->name = sl_xstrdup(name);
     src->zoneinfo_dir =
@@ -191,6 +223,58 @@ int sl_source_update(struct sl_source *src, const struct json_object *obj,
     }
     SL_LOG(SL_LOG_INFO, &src->log, "%s updated", src->ops->kind);
     return 0;
+}
+
+int sl_source_update_cfg(struct sl_source *src, const struct json_object *obj,
+                         const struct sl_source_cfg *cfg, struct sl_diag *diag)
+{
+    char *sink = src->sink_url, *dls = src->dls_url;
+    struct json_object *conn = src->conn;
+    int rc;
+
+    if (!(src->ops->flags & SL_SOURCE_DELIVERS) || cfg == NULL ||
+        cfg->sink_url == NULL)
+        return sl_source_update(src, obj, diag);
+    src->sink_url = sl_xstrdup(cfg->sink_url);
+    src->dls_url = cfg->dls_url ? sl_xstrdup(cfg->dls_url) : NULL;
+    src->conn = source_copy(cfg->conn);
+    rc = sl_source_update(src, obj, diag);
+    if (rc != 0) {
+        /* Refused: the source runs as before, with what it had. */
+        sl_free(src->sink_url);
+        sl_free(src->dls_url);
+        if (src->conn != NULL)
+            json_object_put(src->conn);
+        src->sink_url = sink;
+        src->dls_url = dls;
+        src->conn = conn;
+        return rc;
+    }
+    sl_free(sink);
+    sl_free(dls);
+    if (conn != NULL)
+        json_object_put(conn);
+    return 0;
+}
+
+void sl_source_report(struct sl_source *src, struct sl_source_report *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (src->state != SL_SOURCE_RUNNING) {
+        out->health = SL_SOURCE_STARTING;
+        snprintf(out->reason, sizeof(out->reason), "NotRunning");
+        snprintf(out->msg, sizeof(out->msg), "the source is %s",
+                 sl_source_state_name(src->state));
+        return;
+    }
+    if (src->ops->report != NULL)
+        src->ops->report(src, out);
+}
+
+void sl_source_changed(struct sl_source *src)
+{
+    if (src->notify != NULL)
+        src->notify(src->notify_arg, src);
 }
 
 /* Posted: tell the caller of sl_source_stop. */

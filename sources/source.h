@@ -1,6 +1,6 @@
 /*
  * sources/source.h - the source adapter contract: what every source
- * (ping/ now; apiserver/, kafka/, rabbitmq/, container/ later)
+ * (ping/ and kafka/ now; apiserver/, rabbitmq/, container/ later)
  * implements, the registry that lists them and the wrappers the rest of
  * sluice calls them through (STYLE.md section 4; docs/sources.md).
  *
@@ -39,6 +39,7 @@
 #define SL_SOURCES_SOURCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -47,13 +48,48 @@
 struct sl_diag;
 struct sl_emitter;
 struct sl_loop;
+struct sl_sender;
 struct sl_source;
 
 /* Bumped when struct sl_source_ops or struct sl_source changes. */
-#define SL_SOURCE_ABI 1
+#define SL_SOURCE_ABI 2
 
 /* Completion of a stop: rc 0 or SL_E*. Loop thread. */
 typedef void sl_source_done_fn(void *arg, int rc);
+
+/*
+ * Flags of an adapter (ops->flags).
+ *
+ * SL_SOURCE_DELIVERS: the adapter delivers its events itself, with the
+ * delivery machinery of triggers (a dispatcher and a delivery: the
+ * spec's retry policy, a dead-letter sink, at-least-once progress), to
+ * cfg.sink_url through cfg.sender, instead of handing them to an
+ * emitter: it gets no emitter (src->out is NULL), and a change of its
+ * sink, dead-letter sink or connection settings reaches it as an update
+ * (or a re-creation) rather than through the emitter. KafkaSource.
+ */
+#define SL_SOURCE_DELIVERS 0x1u
+
+/* What a running source says about itself, for its status. */
+enum sl_source_health {
+    SL_SOURCE_OK = 0,   /* running as asked */
+    SL_SOURCE_STARTING, /* not there yet (connecting, joining) */
+    SL_SOURCE_DEGRADED, /* running, but cannot do its work now */
+    SL_SOURCE_BROKEN,   /* cannot run until its spec changes */
+};
+
+struct sl_source_report {
+    enum sl_source_health health;
+    char reason[64];   /* CamelCase, "" when OK */
+    char msg[512];     /* what is wrong, in words; "" when OK */
+    int32_t consumers; /* consumers running now (KafkaSource), else 0 */
+};
+
+/*
+ * The source's state changed in a way its status shows (a consumer
+ * joined, the cluster became unreachable). Loop thread; set by the core.
+ */
+typedef void sl_source_notify_fn(void *arg, struct sl_source *src);
 
 struct sl_source_ops {
     const char *kind; /* resource kind it implements, e.g. "PingSource" */
@@ -97,6 +133,13 @@ struct sl_source_ops {
      */
     int (*update)(struct sl_source *src, const struct json_object *obj,
                   struct sl_diag *diag);
+    /* SL_SOURCE_* flags. */
+    unsigned flags;
+    /*
+     * Optional. Fill 'out' (zeroed by the wrapper) with how the source is
+     * doing now. Cheap, no I/O. NULL: a running source is OK.
+     */
+    void (*report)(struct sl_source *src, struct sl_source_report *out);
 };
 
 /* States of a source (src->state). */
@@ -110,11 +153,20 @@ enum sl_source_state {
 /* The base every adapter instance embeds first. */
 struct sl_source {
     const struct sl_source_ops *ops;
-    struct sl_loop *loop;       /* borrowed */
-    struct sl_emitter *out;     /* borrowed; sl_emit() may say SL_EBUSY */
-    char *ns;                   /* metadata.namespace */
-    char *name;                 /* metadata.name */
-    char *zoneinfo_dir;         /* where IANA time zones are read */
+    struct sl_loop *loop;   /* borrowed */
+    struct sl_emitter *out; /* borrowed; sl_emit() may say SL_EBUSY */
+    char *ns;               /* metadata.namespace */
+    char *name;             /* metadata.name */
+    char *zoneinfo_dir;     /* where IANA time zones are read */
+    /* For SL_SOURCE_DELIVERS adapters (NULL otherwise). The sender is
+     * borrowed and outlives the source; the rest are the source's own
+     * copies, replaced by sl_source_update before the update slot runs. */
+    struct sl_sender *sender;
+    char *sink_url;              /* the resolved spec.sink */
+    char *dls_url;               /* the resolved dead-letter sink, or NULL */
+    struct json_object *conn;    /* connection settings, or NULL */
+    sl_source_notify_fn *notify; /* NULL: nobody listens */
+    void *notify_arg;
     struct sl_log_ctx log;      /* "source" ns/name */
     enum sl_source_state state; /* kept by the wrappers only */
     /* The stop in progress (wrappers only). */
@@ -125,10 +177,24 @@ struct sl_source {
 
 /* What the core gives a new source. */
 struct sl_source_cfg {
-    struct sl_loop *loop;   /* required */
-    struct sl_emitter *out; /* required; outlives the source */
+    struct sl_loop *loop; /* required */
+    /* Required, and outlives the source, unless the adapter has
+     * SL_SOURCE_DELIVERS (then ignored: src->out stays NULL). */
+    struct sl_emitter *out;
     /* IANA time zone files; NULL -> "/usr/share/zoneinfo". Copied. */
     const char *zoneinfo_dir;
+    /* SL_SOURCE_DELIVERS adapters: the shared HTTP sender (required,
+     * borrowed, outlives the source), the sink URL (required), the
+     * dead-letter sink URL (NULL: none), and the connection settings the
+     * core resolved for the adapter (NULL: none; KafkaSource: its
+     * librdkafka properties with the values of its Secrets). Copied. */
+    struct sl_sender *sender;
+    const char *sink_url;
+    const char *dls_url;
+    const struct json_object *conn;
+    /* Told when the source's report changes (may be NULL). */
+    sl_source_notify_fn *notify;
+    void *notify_arg;
 };
 
 /* ---- registry (sources/registry.c) ---- */
@@ -180,6 +246,25 @@ int sl_source_update(struct sl_source *src, const struct json_object *obj,
                      struct sl_diag *diag);
 
 /*
+ * The same for an SL_SOURCE_DELIVERS adapter whose sink, dead-letter sink
+ * or connection settings may have changed too: the base takes copies of
+ * 'cfg''s sink_url, dls_url and conn (the rest of 'cfg' is ignored), then
+ * the update slot runs; when it refuses (or there is none), the previous
+ * values are back in the base. Same returns as sl_source_update.
+ */
+int sl_source_update_cfg(struct sl_source *src, const struct json_object *obj,
+                         const struct sl_source_cfg *cfg, struct sl_diag *diag);
+
+/*
+ * How the source is doing (the report slot; a source without one, or not
+ * RUNNING, reports OK, or STARTING when not RUNNING).
+ */
+void sl_source_report(struct sl_source *src, struct sl_source_report *out);
+
+/* For adapters: tell the core the report changed. Loop thread. */
+void sl_source_changed(struct sl_source *src);
+
+/*
  * RUNNING -> STOPPING -> STOPPED. done(arg, rc) runs exactly once, on
  * the loop thread, never from inside this call (a NEW or STOPPED source
  * has nothing to stop: done(arg, 0) is posted). Returns 0, or SL_EBUSY
@@ -207,5 +292,6 @@ void sl_source_fault(const char *slot, int rc, unsigned count);
 
 /* Registered adapters (defined in their folders). */
 extern const struct sl_source_ops sl_source_ping;
+extern const struct sl_source_ops sl_source_kafka;
 
 #endif

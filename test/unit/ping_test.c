@@ -516,8 +516,9 @@ TEST(running_sources)
         SL_DP_READY);
     ASSERT_EQ(sl_sources_running(ss), 1);
     /* Kinds without an adapter; no sink. */
-    ASSERT_EQ(sl_sources_sync(ss, "KafkaSource", "team-a", "k", o, t.url, &why),
-              SL_DP_UNSUPPORTED);
+    ASSERT_EQ(
+        sl_sources_sync(ss, "RabbitmqSource", "team-a", "k", o, t.url, &why),
+        SL_DP_UNSUPPORTED);
     ASSERT_STR_EQ(why.field, "DataPlaneNotAvailable");
     rt_run(&t, 1, 3000);
     ASSERT_STR_EQ(t.seen[0].body, "a");

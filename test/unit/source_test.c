@@ -9,11 +9,14 @@
  * the adapter finishes inside its stop slot, and a second stop refused
  * while one runs; a NULL update slot mapped to SL_ENOTSUP; init failing
  * (fini still called, nothing leaked); the fault injection hooks; a
- * RUNNING source is not freed.
+ * RUNNING source is not freed; an adapter that delivers its events itself
+ * (no emitter; sink, dead-letter sink and settings copied, swapped by
+ * update_cfg and restored when it is refused; report and notify).
  */
 #include "test/unit/check.h"
 
 #include "core/loop.h"
+#include "resource/schema.h"
 #include "sinks/http_sender.h"
 #include "sources/emit.h"
 #include "sources/source.h"
@@ -201,7 +204,7 @@ TEST(registry_builtin)
     ASSERT_OK(sl_source_registry_check(NULL, &d));
     ASSERT(sl_source_find("PingSource") == &sl_source_ping);
     ASSERT(sl_source_find("pingsource") == NULL);
-    ASSERT(sl_source_find("KafkaSource") == NULL);
+    ASSERT(sl_source_find("RabbitmqSource") == NULL);
     ASSERT(sl_source_find(NULL) == NULL);
     ASSERT(l[0] != NULL);
     ASSERT_EQ(sl_source_ping.abi, SL_SOURCE_ABI);
@@ -402,6 +405,112 @@ TEST(fault_injection)
     ASSERT_OK(sl_source_update(src, e.obj, &d));
     stop_and_wait(&e, src);
     sl_source_free(src);
+    env_fini(&e);
+}
+
+/* ---- adapters that deliver their events themselves ---- */
+
+static int fake_update_rc;
+static char fake_seen_sink[128];
+
+static int fake_update_seen(struct sl_source *src,
+                            const struct json_object *obj, struct sl_diag *d)
+{
+    (void)obj;
+    snprintf(fake_seen_sink, sizeof(fake_seen_sink), "%s", src->sink_url);
+    if (fake_update_rc != 0)
+        return sl_diag_set(d, fake_update_rc, "spec", "refused");
+    return 0;
+}
+
+static void fake_report(struct sl_source *src, struct sl_source_report *out)
+{
+    (void)src;
+    out->health = SL_SOURCE_DEGRADED;
+    out->consumers = 2;
+    snprintf(out->reason, sizeof(out->reason), "ClusterUnreachable");
+}
+
+static const struct sl_source_ops fake_delivers_ops = {
+    .kind = "FakeDelivers",
+    .abi = SL_SOURCE_ABI,
+    .size = sizeof(struct fake),
+    .flags = SL_SOURCE_DELIVERS,
+    .init = fake_init,
+    .start = fake_start,
+    .stop = fake_stop,
+    .fini = fake_fini,
+    .update = fake_update_seen,
+    .report = fake_report,
+};
+
+static int notified;
+
+static void on_notify(void *arg, struct sl_source *src)
+{
+    ASSERT(arg == &notified);
+    ASSERT_STR_EQ(src->name, "f");
+    notified++;
+}
+
+TEST(delivering_sources)
+{
+    struct json_object *conn = json_tokener_parse("{\"a\":\"b\"}");
+    struct sl_source_report rep;
+    struct sl_source_cfg c, u;
+    struct sl_source *src;
+    struct env e;
+    struct sl_diag d;
+
+    env_init(&e);
+    /* No emitter needed, but a sender and a sink are. */
+    memset(&c, 0, sizeof(c));
+    c.loop = e.loop;
+    ASSERT_EQ(sl_source_new(&fake_delivers_ops, &c, e.obj, &src, &d),
+              SL_EINVAL);
+    c.sender = e.snd;
+    ASSERT_EQ(sl_source_new(&fake_delivers_ops, &c, e.obj, &src, &d),
+              SL_EINVAL);
+    c.sink_url = "http://sink/";
+    c.dls_url = "http://dls/";
+    c.conn = conn;
+    c.notify = on_notify;
+    c.notify_arg = &notified;
+    ASSERT_OK(sl_source_new(&fake_delivers_ops, &c, e.obj, &src, &d));
+    ASSERT(src->out == NULL);
+    ASSERT(src->sender == e.snd);
+    ASSERT_STR_EQ(src->sink_url, "http://sink/");
+    ASSERT_STR_EQ(src->dls_url, "http://dls/");
+    ASSERT(src->conn != conn); /* a copy */
+    ASSERT_STR_EQ(json_object_get_string(sl_res_get(src->conn, "a")), "b");
+    /* Not running: STARTING, whatever the slot says. */
+    sl_source_report(src, &rep);
+    ASSERT_EQ(rep.health, SL_SOURCE_STARTING);
+    ASSERT_OK(sl_source_start(src, &d));
+    sl_source_report(src, &rep);
+    ASSERT_EQ(rep.health, SL_SOURCE_DEGRADED);
+    ASSERT_EQ(rep.consumers, 2);
+    ASSERT_STR_EQ(rep.reason, "ClusterUnreachable");
+    sl_source_changed(src);
+    ASSERT_EQ(notified, 1);
+    /* An update sees the new values; a refused one keeps the old. */
+    memset(&u, 0, sizeof(u));
+    u.sink_url = "http://moved/";
+    ASSERT_OK(sl_source_update_cfg(src, e.obj, &u, &d));
+    ASSERT_STR_EQ(fake_seen_sink, "http://moved/");
+    ASSERT_STR_EQ(src->sink_url, "http://moved/");
+    ASSERT(src->dls_url == NULL && src->conn == NULL);
+    fake_update_rc = SL_EINVAL;
+    u.sink_url = "http://again/";
+    u.dls_url = "http://dls2/";
+    ASSERT_EQ(sl_source_update_cfg(src, e.obj, &u, &d), SL_EINVAL);
+    ASSERT_STR_EQ(fake_seen_sink, "http://again/");
+    ASSERT_STR_EQ(src->sink_url, "http://moved/");
+    ASSERT(src->dls_url == NULL);
+    fake_update_rc = 0;
+    stop_and_wait(&e, src);
+    sl_source_free(src);
+    json_object_put(conn);
     env_fini(&e);
 }
 
