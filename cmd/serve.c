@@ -333,7 +333,6 @@ static void serve_teardown(struct serve *s)
      * loop: wait for them, so that sl_loop_free runs those results and
      * frees what they hold. */
     sl_kafka_admin_drain();
-    sl_kafka_broker_drain();
     sl_loop_free(s->loop);
     sl_free(s->token);
     sl_free(s->ingress_url);

@@ -67,6 +67,7 @@ struct loop_task {
 };
 
 struct sl_loop {
+    bool freeing; /* sl_loop_free is running the last tasks */
     int epfd;
     int wakefd; /* eventfd: posts and stop */
     int sigfd;  /* signalfd, -1 until the first sl_loop_signal */
@@ -550,6 +551,7 @@ void sl_loop_free(struct sl_loop *loop)
     if (loop == NULL)
         return;
     /* Tasks may post more tasks; run until the queue stays empty. */
+    loop->freeing = true;
     while (loop_run_tasks(loop))
         ;
     sl_io_free(loop->wake_io);
@@ -564,6 +566,11 @@ void sl_loop_free(struct sl_loop *loop)
     pthread_mutex_destroy(&loop->mu);
     sl_free(loop->heap);
     sl_free(loop);
+}
+
+bool sl_loop_freeing(const struct sl_loop *loop)
+{
+    return loop->freeing;
 }
 
 void sl_loop_stop(struct sl_loop *loop)

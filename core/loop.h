@@ -95,6 +95,14 @@ int sl_loop_run(struct sl_loop *loop);
 void sl_loop_stop(struct sl_loop *loop);
 
 /*
+ * Whether sl_loop_free is running the tasks still queued: the loop will
+ * not iterate again, so work that would hand its result back to the loop
+ * later (a thread posting to it) must finish inline instead. Owner
+ * thread.
+ */
+bool sl_loop_freeing(const struct sl_loop *loop);
+
+/*
  * Queue fn(arg) to run on the loop thread, after tasks posted before it
  * (FIFO). Any thread. The task runs exactly once: in a later iteration of
  * sl_loop_run(), or from sl_loop_free() if the loop is freed first. A task

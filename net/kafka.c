@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -834,6 +835,7 @@ int sl_kafka_topic_admin(struct sl_loop *loop, const struct json_object *props,
 {
     struct sl_kafka_admin *op;
     struct json_object *v;
+    bool inl;
     if (out != NULL)
         *out = NULL;
     if (spec == NULL || spec->name == NULL || spec->name[0] == '\0' ||
@@ -853,11 +855,9 @@ int sl_kafka_topic_admin(struct sl_loop *loop, const struct json_object *props,
     op->timeout_ms = timeout_ms > 0 ? timeout_ms : KAFKA_DEFAULT_ADMIN_MS;
     op->done = done;
     op->arg = arg;
-    if (sl_kafka_call(loop, admin_work, admin_deliver, op, d) < 0) {
-        admin_free(op);
-        return SL_EIO;
-    }
-    if (out != NULL)
+    inl = sl_loop_freeing(loop); /* then 'op' is gone on return */
+    sl_kafka_call(loop, admin_work, admin_deliver, op, d);
+    if (out != NULL && !inl)
         *out = op;
     return 0;
 }
@@ -897,29 +897,38 @@ static void *call_thread(void *p)
 int sl_kafka_call(struct sl_loop *loop, sl_kafka_work_fn *work,
                   sl_kafka_work_fn *done, void *arg, struct sl_diag *d)
 {
-    struct kafka_call *c = sl_xmalloc(sizeof(*c));
+    struct kafka_call *c;
     pthread_attr_t attr;
     pthread_t th;
-    int e;
+    int e = -1, i;
 
+    (void)d;
+    if (sl_loop_freeing(loop)) {
+        work(arg);
+        done(arg);
+        return 0;
+    }
+    pthread_mutex_lock(&call_mu);
+    call_running++;
+    pthread_mutex_unlock(&call_mu);
+    c = sl_xmalloc(sizeof(*c));
     c->loop = loop;
     c->work = work;
     c->done = done;
     c->arg = arg;
-    pthread_mutex_lock(&call_mu);
-    call_running++;
-    pthread_mutex_unlock(&call_mu);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    e = pthread_create(&th, &attr, call_thread, c);
+    for (i = 0; i < 5 && e != 0; i++) {
+        e = pthread_create(&th, &attr, call_thread, c);
+        if (e != 0)
+            usleep(10000);
+    }
     pthread_attr_destroy(&attr);
     if (e != 0) {
-        pthread_mutex_lock(&call_mu);
-        call_running--;
-        pthread_mutex_unlock(&call_mu);
-        sl_free(c);
-        return sl_diag_set(d, SL_EIO, "", "cannot start a thread: %s",
-                           strerror(e));
+        /* As for memory: a process that cannot start a thread cannot
+         * keep what it promised. */
+        fprintf(stderr, "sluice: cannot start a thread: %s\n", strerror(e));
+        abort();
     }
     return 0;
 }

@@ -208,11 +208,12 @@ enum sl_kafka_topic_action {
  * Run 'action' on 'spec' against the cluster of 'props' (copied) on a
  * thread (sl_kafka_call), each request bounded by timeout_ms (0 -> 10 s);
  * done(arg, ...) runs once on the loop thread, unless the operation is
- * cancelled first. Errors: SL_ETIMEDOUT / SL_EIO cluster unreachable, SL_EPERM
- * not authorized, SL_ENOENT missing (CHECK), SL_EINVAL bad properties or a
- * refused creation. Returns 0 with '*out' (the handle, valid until done
- * runs or it is cancelled; 'out' may be NULL), or SL_E* now (done will
- * not run).
+ * cancelled first (while the loop is being freed it runs inline, before
+ * this returns, and '*out' is then NULL). Errors: SL_ETIMEDOUT / SL_EIO cluster
+ * unreachable, SL_EPERM not authorized, SL_ENOENT missing (CHECK), SL_EINVAL
+ * bad properties or a refused creation. Returns 0 with '*out' (the handle,
+ * valid until done runs or it is cancelled; 'out' may be NULL), or SL_E* now
+ * (done will not run).
  */
 int sl_kafka_topic_admin(struct sl_loop *loop, const struct json_object *props,
                          const struct sl_kafka_topic_spec *spec,
@@ -233,8 +234,12 @@ typedef void sl_kafka_work_fn(void *arg);
  * of 'loop' (always, exactly once: a caller that gave up on the result
  * lets done only free 'arg'). For librdkafka calls that block
  * (rd_kafka_committed, rd_kafka_consumer_close, metadata, the admin
- * API); work must end by itself within a bounded time. Returns 0, or
- * SL_EIO when no thread can be started (nothing runs).
+ * API); work must end by itself within a bounded time. While the loop
+ * is being freed (sl_loop_freeing: a task run by sl_loop_free starts a
+ * call) work and done run inline, here, instead: the loop will not
+ * iterate again. Returns 0: it cannot fail (a
+ * thread that cannot be made after five tries aborts the process with a
+ * message, as running out of memory does). 'd' is unused.
  */
 int sl_kafka_call(struct sl_loop *loop, sl_kafka_work_fn *work,
                   sl_kafka_work_fn *done, void *arg, struct sl_diag *d);
@@ -242,7 +247,8 @@ int sl_kafka_call(struct sl_loop *loop, sl_kafka_work_fn *work,
 /*
  * Wait until every thread of sl_kafka_call and sl_kafka_topic_admin in the
  * process has posted its result (each is bounded); sl_loop_free then runs
- * those tasks. Call with the loops not running, before sl_loop_free.
+ * those tasks (calls they start run inline, above). Call with the loops
+ * not running, before sl_loop_free.
  */
 void sl_kafka_admin_drain(void);
 

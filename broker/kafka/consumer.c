@@ -864,7 +864,7 @@ static void kc_init_start(struct sl__kafka_sub *s)
     s->initing = true;
     s->init = j;
     s->refs++;
-    sl__kafka_job_start(s->base.b->loop, kc_init_work, kc_init_after, j);
+    sl_kafka_call(s->base.b->loop, kc_init_work, kc_init_after, j, NULL);
 }
 
 static void kc_timer(void *arg)

@@ -334,7 +334,7 @@ static void kg_close_start(void *arg)
 {
     struct sl__kafka_closing *cl = arg;
 
-    sl__kafka_job_start(cl->loop, kg_close_work, kg_close_after, cl);
+    sl_kafka_call(cl->loop, kg_close_work, kg_close_after, cl, NULL);
 }
 
 void sl__kafka_close_consumer(struct sl__kafka_closing *cl)
@@ -405,7 +405,7 @@ static void kg_forget(struct sl__kafka *k, const char *group,
         }
     pthread_mutex_unlock(&kg_mu);
     if (!cl)
-        sl__kafka_job_start(k->base.loop, kg_forget_work, kg_forget_after, f);
+        sl_kafka_call(k->base.loop, kg_forget_work, kg_forget_after, f, NULL);
 }
 
 void sl__kafka_forget(struct sl_backend *b, const char *group,

@@ -1,7 +1,8 @@
 /*
  * broker/kafka/internal.h - what the files of the Kafka backend share: the
- * instance (kafka.c), the subscriptions (consumer.c) and the small job
- * threads both use for librdkafka calls that block (jobs.c).
+ * instance (kafka.c) and the subscriptions (consumer.c, groups.c); the
+ * librdkafka calls that block run on threads through net/kafka.h's
+ * sl_kafka_call.
  *
  * One instance struct serves both faces of kafka.h: the broker class
  * "Kafka" (a producer, one managed or external topic) and the reader of
@@ -35,29 +36,6 @@ struct sl_timer;
 #define SL__KAFKA_JOB_TIMEOUT_MS     5000
 /* Longest topic name Kafka takes. */
 #define SL__KAFKA_TOPIC_MAX          249
-
-/* ---- jobs (jobs.c) ---- */
-
-/* Blocking work on a job thread; 'arg' is the job's. */
-typedef void sl__kafka_work_fn(void *arg);
-/* Its continuation, posted to the loop (runs exactly once, possibly from
- * sl_loop_free when the loop is freed first). */
-typedef void sl__kafka_after_fn(void *arg);
-
-/*
- * Run work(arg) on a new detached thread, then post after(arg) to 'loop'.
- * sl_kafka_broker_drain() waits for every such thread. Never fails (a
- * thread that cannot be made runs 'work' on a retry of pthread_create;
- * after five failures the process aborts with a message, as for memory).
- * After a drain (the loop is being freed: a continuation run by
- * sl_loop_free may start a job) and until sl__kafka_jobs_resume, work and
- * after run inline, here, instead.
- */
-void sl__kafka_job_start(struct sl_loop *loop, sl__kafka_work_fn *work,
-                         sl__kafka_after_fn *after, void *arg);
-
-/* Jobs get threads again (a backend is made: a loop runs again). */
-void sl__kafka_jobs_resume(void);
 
 /* ---- the instance (kafka.c) ---- */
 
@@ -162,7 +140,7 @@ struct sl__kafka_closing {
     char group[256];
     rd_kafka_t *rk;
     struct sl_loop *loop;
-    sl__kafka_after_fn *after;
+    sl_kafka_work_fn *after;
     void *arg;
     /* kg_mu */
     bool started, finished;

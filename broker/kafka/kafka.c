@@ -284,7 +284,6 @@ static int kb_init(struct sl_backend *b, const struct sl_backend_cfg *cfg,
     int rc;
 
     sl_log_ctx_init(&k->log, "broker", b->ns, b->name);
-    sl__kafka_jobs_resume();
     k->check = sl_timer_new(b->loop, kb_check_fire, k);
     rc = kb_config(b->ns, b->name, cfg->config, k, d);
     if (rc < 0) {
@@ -424,7 +423,7 @@ static void kb_checked(void *arg, int rc, int partitions, const char *msg)
         e->hi = sl_xmalloc((size_t)partitions * sizeof(int64_t));
         for (int i = 0; i < partitions; i++)
             e->hi[i] = -1;
-        sl__kafka_job_start(k->base.loop, kb_ends_work, kb_ends_after, e);
+        sl_kafka_call(k->base.loop, kb_ends_work, kb_ends_after, e, NULL);
         return;
     }
     /* Open anyway: health says what is wrong, and the periodic check
@@ -782,7 +781,6 @@ static int kb_reader_init(struct sl_backend *b,
 
     (void)cfg;
     (void)d;
-    sl__kafka_jobs_resume();
     k->reader = true;
     k->check = sl_timer_new(b->loop, kb_check_fire, k);
     return 0;

@@ -122,15 +122,4 @@ int sl_kafka_broker_topic(const char *ns, const char *name,
                           const struct json_object *config, char *out,
                           size_t n);
 
-/*
- * Wait until every thread the Kafka backends started (a new group's
- * initial offsets, closing a consumer, forgetting a group; each bounded
- * by its timeouts) has posted its continuation to its loop. Call with
- * the loops not running, before sl_loop_free (which then runs those
- * continuations), next to sl_kafka_admin_drain(). From then on, until
- * the next Kafka backend or reader is made, what would start such a
- * thread (a continuation run by sl_loop_free) runs its work inline.
- */
-void sl_kafka_broker_drain(void);
-
 #endif

@@ -149,7 +149,6 @@ static void fx_fini(struct fx *f)
     /* let posted consumer closes start, then wait for every job */
     run_until(f->loop, NULL, NULL, 50);
     sl_kafka_admin_drain();
-    sl_kafka_broker_drain();
     sl_loop_free(f->loop);
     tkc_stop(&f->c);
 }
@@ -576,7 +575,6 @@ TEST(reader_reads_existing_topics)
     json_object_put(props);
     run_until(loop, NULL, NULL, 50);
     sl_kafka_admin_drain();
-    sl_kafka_broker_drain();
     sl_loop_free(loop);
     tkc_stop(&c);
 }

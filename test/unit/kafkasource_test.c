@@ -105,7 +105,6 @@ static void fx_close(struct fx *f)
     sl_store_close(f->store);
     /* Threads the Kafka clients started post their ends to the loop. */
     sl_kafka_admin_drain();
-    sl_kafka_broker_drain();
     sl_loop_free(f->loop);
     if (nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
         CHECK_FAIL("cannot remove '%s': %s", f->dir, strerror(errno));

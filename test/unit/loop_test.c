@@ -692,4 +692,32 @@ TEST(signals_arrive_on_the_loop_thread)
     sl_loop_free(s.loop);
 }
 
+/* sl_loop_freeing: false while the loop runs, true for the tasks
+ * sl_loop_free runs (what a Kafka call started then relies on). */
+static int freeing_seen[2];
+
+static void note_freeing(void *arg)
+{
+    struct sl_loop *loop = arg;
+
+    freeing_seen[sl_loop_freeing(loop) ? 1 : 0]++;
+    sl_loop_stop(loop);
+}
+
+TEST(freeing_is_true_only_inside_sl_loop_free)
+{
+    struct sl_loop *loop;
+
+    ASSERT_OK(sl_loop_new(&loop));
+    ASSERT(!sl_loop_freeing(loop));
+    sl_loop_post(loop, note_freeing, loop);
+    ASSERT_OK(sl_loop_run(loop));
+    ASSERT_EQ(freeing_seen[0], 1);
+    ASSERT_EQ(freeing_seen[1], 0);
+    sl_loop_post(loop, note_freeing, loop);
+    sl_loop_free(loop);
+    ASSERT_EQ(freeing_seen[0], 1);
+    ASSERT_EQ(freeing_seen[1], 1);
+}
+
 TEST_MAIN()
