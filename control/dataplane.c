@@ -2,16 +2,14 @@
  * control/dataplane.c - brokers' logs and triggers' dispatchers, kept in
  * line with what the reconcilers sync (control/dataplane.h).
  *
- * A broker entry lives from its first sync to the end of the close that
- * follows its removal. Its log goes
- *   (none) -create+open-> OPENING -ok-> OPEN
- *                                 \-error-> FAILED (retry timer)
- *   OPEN/FAILED -changed input, retry due, removal-> CLOSING -> (none)
- * and every trigger on it is torn down before its log closes (a
- * dispatcher must not outlive the subscription's log, nor a delivery the
- * log its replies go to). A trigger entry holds its compiled filter,
- * policy, delivery and dispatcher, rebuilt whenever the fingerprint of
- * its inputs changes.
+ * A broker's log is an entry of a log set (control/logset.h: open, retry
+ * with backoff, health poll, rebuild on a changed class or config, close
+ * on removal) with what only a broker adds: its class, its Kafka topic
+ * claim, its data dropped once closed after a removal, retention, and
+ * every trigger on it torn down before its log closes (a dispatcher must
+ * not outlive the subscription's log, nor a delivery the log its replies
+ * go to). A trigger entry holds its compiled filter, policy, delivery and
+ * dispatcher, rebuilt whenever the fingerprint of its inputs changes.
  */
 #include "control/dataplane.h"
 
@@ -23,6 +21,7 @@
 
 #include "broker/backend.h"
 #include "broker/kafka/kafka.h"
+#include "control/logset.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -40,42 +39,20 @@
 
 #define DP_DEFAULT_CLASS      "Embedded"
 #define DP_MT_CLASS           "MTChannelBasedBroker"
-#define DP_RETRY_MIN_MS       100
-#define DP_RETRY_MAX_MS       30000
 #define DP_DEFAULT_RETENTION  (7LL * 24 * 3600 * 1000)
 #define DP_DEFAULT_RET_PERIOD 60000
 
-enum dp_bstate {
-    B_NONE = 0, /* no log (new, or closed for a rebuild) */
-    B_OPENING,
-    B_OPEN,
-    B_FAILED, /* open failed or init refused; retry at retry_at */
-    B_CLOSING,
-    B_UNSUPPORTED, /* no backend for the class */
-};
-
+/* A Broker's log: the shared life cycle (control/logset.h) and what only
+ * a broker has. */
 struct dp_broker {
+    struct sl_logset_entry le; /* first: the set allocates dp_broker */
     struct sl_dataplane *dp;
-    char *ns, *name, *key;
-    char *fp;  /* class + config the log was made with */
-    char *cls; /* the class it runs as (default applied) */
-    struct sl_backend *b;
-    enum dp_bstate st;
-    char reason[64];
-    char msg[SL_DIAG_MSG_MAX];
-    int64_t retry_at;   /* B_FAILED: monotonic ms */
-    int64_t backoff_ms; /* next failure's wait */
-    struct sl_timer *retry;
-    unsigned gen;          /* bumped for every new log */
-    bool removed;          /* drop data and forget the entry once closed */
-    bool retaining;        /* a retention pass is running */
-    bool dead;             /* closed and removed, freed by the retention done */
-    bool close_after_open; /* closed while opening */
-    bool drop_on_close;    /* removed: drop the data once closed */
-    bool unhealthy; /* open, but the backend says it cannot take appends */
-    char hreason[64];
-    char hmsg[SL_DIAG_MSG_MAX];
-    char *topic; /* class Kafka: the topic it claims (dp->topics) */
+    char *cls;          /* the class it runs as (default applied) */
+    unsigned gen;       /* bumped for every new log */
+    bool retaining;     /* a retention pass is running */
+    bool dead;          /* closed and removed, freed by the retention done */
+    bool drop_on_close; /* removed: drop the data once closed */
+    char *topic;        /* class Kafka: the topic it claims (dp->topics) */
 };
 
 struct dp_trigger {
@@ -98,22 +75,18 @@ struct sl_dataplane {
     struct sl_dataplane_opts o;
     char *data_dir, *default_class, *redis_url, *kafka_bootstrap, *ingress_url;
     struct sl_sender *sender;
-    struct sl_map brokers;  /* "ns/name" -> dp_broker */
-    struct sl_map triggers; /* "ns/name" -> dp_trigger */
+    struct sl_logset *brokers; /* "ns/name" -> dp_broker */
+    struct sl_map triggers;    /* "ns/name" -> dp_trigger */
     /* Kafka names are global to a cluster and Knative's are ambiguous
      * (ns a-b/name c and ns a/name b-c make the same): the first Broker
      * (Trigger) to claim a topic (consumer group) keeps it. */
     struct sl_map topics; /* topic -> "ns/name" of the Broker (owned) */
     struct sl_map groups; /* group -> "ns/name" of the Trigger (owned) */
     struct sl_timer *retention;
-    struct sl_timer *health; /* polls open logs' health every second */
     sl_dp_notify_fn *notify;
     void *notify_arg;
     bool shutting_down;
-    bool freeing;   /* sl_dataplane_free: entries are going away */
-    size_t closing; /* closes in flight during shutdown */
-    void (*shutdown_done)(void *);
-    void *shutdown_arg;
+    bool freeing; /* sl_dataplane_free: entries are going away */
     struct sl_log_ctx log;
 };
 
@@ -214,26 +187,34 @@ static void dp_triggers_of_broker_stop(struct sl_dataplane *dp, const char *key)
 
 /* ---- brokers ---- */
 
+static struct dp_broker *dp_broker_of(struct sl_logset_entry *le)
+{
+    return (struct dp_broker *)le;
+}
+
+/* The broker entry "ns/name", or NULL. */
+static struct dp_broker *dp_broker_get(struct sl_dataplane *dp, const char *key)
+{
+    return dp_broker_of(sl_logset_get(dp->brokers, key));
+}
+
 /* Let go of e's topic; Brokers that wanted it try again. */
 static void dp_topic_release(struct dp_broker *e)
 {
     struct sl_dataplane *dp = e->dp;
+    struct sl_logset_entry *o;
     const char *owner;
     size_t it = 0;
-    const char *k;
-    void *v;
 
     if (e->topic == NULL)
         return;
     owner = sl_map_get(&dp->topics, e->topic);
-    if (owner != NULL && strcmp(owner, e->key) == 0)
+    if (owner != NULL && strcmp(owner, e->le.key) == 0)
         sl_map_del(&dp->topics, e->topic, NULL);
     sl_free(e->topic);
     e->topic = NULL;
-    while (!dp->freeing && sl_map_next(&dp->brokers, &it, &k, &v)) {
-        struct dp_broker *o = v;
-
-        if (o != e && o->st == B_FAILED &&
+    while (!dp->freeing && (o = sl_logset_next(dp->brokers, &it)) != NULL) {
+        if (o != &e->le && o->st == SL_LS_FAILED &&
             strcmp(o->reason, "TopicConflict") == 0) {
             o->retry_at = 0;
             dp_notify(dp, "Broker", o->ns, o->name);
@@ -241,163 +222,99 @@ static void dp_topic_release(struct dp_broker *e)
     }
 }
 
-static void dp_broker_free(void *v)
+static void dp_broker_fini(struct sl_logset_entry *le)
 {
-    struct dp_broker *e = v;
+    struct dp_broker *e = dp_broker_of(le);
 
     dp_topic_release(e);
-    sl_timer_free(e->retry);
-    if (e->b != NULL)
-        sl_backend_free(e->b);
-    sl_free(e->ns);
-    sl_free(e->name);
-    sl_free(e->key);
-    sl_free(e->fp);
     sl_free(e->cls);
-    sl_free(e);
 }
 
-/* Free an entry already out of the map, or leave it to the retention
- * pass still running on it. */
-static void dp_broker_forget(struct dp_broker *e)
+/* Out of the set: free it, or leave it to the retention pass still
+ * running on it. */
+static void dp_broker_forget(struct sl_logset_entry *le)
 {
+    struct dp_broker *e = dp_broker_of(le);
+
     if (e->retaining)
         e->dead = true; /* the retention done frees it */
     else
-        dp_broker_free(e);
+        sl_logset_entry_free(le);
 }
 
-static void dp_set_why(char *reason, size_t rn, char *msg, size_t mn,
-                       const char *r, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static void dp_set_why(char *reason, size_t rn, char *msg, size_t mn,
-                       const char *r, const char *fmt, ...)
+/* Every trigger on it is torn down before its log closes. */
+static void dp_broker_closing(struct sl_logset_entry *le)
 {
-    va_list ap;
-
-    snprintf(reason, rn, "%s", r);
-    va_start(ap, fmt);
-    vsnprintf(msg, mn, fmt, ap);
-    va_end(ap);
+    dp_triggers_of_broker_stop(dp_broker_of(le)->dp, le->key);
 }
 
-#define B_WHY(e, r, ...)                                                     \
-    dp_set_why((e)->reason, sizeof((e)->reason), (e)->msg, sizeof((e)->msg), \
-               r, __VA_ARGS__)
-
-static void dp_shutdown_step(struct sl_dataplane *dp);
-
-static void dp_broker_closed(void *arg, int rc)
+static void dp_broker_closed(struct sl_logset_entry *le)
 {
-    struct dp_broker *e = arg;
-    struct sl_dataplane *dp = e->dp;
+    struct dp_broker *e = dp_broker_of(le);
+    struct sl_diag d;
 
-    if (rc != 0)
-        SL_LOG(SL_LOG_WARN, &dp->log, "closing the log of broker %s: %s",
-               e->key, sl_strerror(rc));
-    if (e->drop_on_close) {
-        struct sl_diag d;
-
-        e->drop_on_close = false;
-        sl_diag_clear(&d);
-        if (sl_backend_drop(e->b, &d) != 0 && d.msg[0])
-            SL_LOG(SL_LOG_WARN, &dp->log, "dropping broker %s: %s", e->key,
-                   d.msg);
-    }
-    sl_backend_free(e->b);
-    e->b = NULL;
-    e->st = B_NONE;
-    if (dp->shutting_down) {
-        dp->closing--;
-        dp_shutdown_step(dp);
+    if (!e->drop_on_close)
         return;
-    }
-    if (e->removed) {
-        char *ns = sl_xstrdup(e->ns), *name = sl_xstrdup(e->name);
-        void *old = NULL;
-
-        sl_map_del(&dp->brokers, e->key, &old);
-        dp_broker_forget(e);
-        /* Again: while it closed, the ingress answered 503 (and finished
-         * appends) under its name, which made its series anew. */
-        sl_metrics_forget_broker(dp->o.metrics, ns, name);
-        /* The Broker may have come back meanwhile. */
-        dp_notify(dp, "Broker", ns, name);
-        sl_free(ns);
-        sl_free(name);
-        return;
-    }
-    dp_notify(dp, "Broker", e->ns, e->name);
+    e->drop_on_close = false;
+    sl_diag_clear(&d);
+    if (sl_backend_drop(le->b, &d) != 0 && d.msg[0])
+        SL_LOG(SL_LOG_WARN, &e->dp->log, "dropping broker %s: %s", le->key,
+               d.msg);
 }
 
-/* Stop the triggers on 'e' and close its log (async). A log still
- * opening is closed as soon as its open completes. */
-static void dp_broker_close(struct dp_broker *e)
+static void dp_broker_open_failed(struct sl_logset_entry *le, int rc)
 {
-    struct sl_dataplane *dp = e->dp;
-
-    dp_triggers_of_broker_stop(dp, e->key);
-    sl_timer_stop(e->retry);
-    if (e->b == NULL) {
-        e->st = B_NONE;
-        return;
-    }
-    if (e->st == B_CLOSING)
-        return;
-    e->st = B_CLOSING;
-    if (dp->shutting_down)
-        dp->closing++;
-    if (e->b->state == SL_BACKEND_OPENING) {
-        e->close_after_open = true;
-        return;
-    }
-    sl_backend_close(e->b, dp_broker_closed, e);
+    sl_logset_why(le, "BackendUnavailable", "the %s log cannot be opened: %s",
+                  le->b->ops->cls, sl_strerror(rc));
 }
 
-static bool dp_health_read(struct sl_dataplane *dp, struct dp_broker *e);
-
-static void dp_broker_retry_fire(void *arg)
+static void dp_broker_opened(struct sl_logset_entry *le)
 {
-    struct dp_broker *e = arg;
-
-    dp_notify(e->dp, "Broker", e->ns, e->name);
+    SL_LOG(SL_LOG_INFO, &dp_broker_of(le)->dp->log, "broker %s: log open (%s)",
+           le->key, le->b->ops->cls);
+    /* Open is not healthy yet for every backend (a Kafka topic that is
+     * missing): say so now rather than at the next poll. */
+    (void)sl_logset_health_read(le);
 }
 
-static void dp_broker_opened(void *arg, int rc)
+/*
+ * The health of an open log. The reason follows the field the backend
+ * names: a missing topic is Knative's TopicNotPresentOrInvalid, an
+ * authorization failure NotAuthorized, anything else (an unreachable
+ * server) BackendUnavailable.
+ */
+static int dp_broker_health(struct sl_logset_entry *le, struct sl_diag *why)
 {
-    struct dp_broker *e = arg;
-    struct sl_dataplane *dp = e->dp;
+    const char *reason = "BackendUnavailable";
 
-    if (e->close_after_open) {
-        e->close_after_open = false;
-        sl_backend_close(e->b, dp_broker_closed, e);
-        return;
-    }
-    if (e->st != B_OPENING)
-        return;
-    if (rc == 0) {
-        e->st = B_OPEN;
-        e->unhealthy = false;
-        e->backoff_ms = DP_RETRY_MIN_MS;
-        SL_LOG(SL_LOG_INFO, &dp->log, "broker %s: log open (%s)", e->key,
-               e->b->ops->cls);
-        /* Open is not healthy yet for every backend (a Kafka topic that
-         * is missing): say so now rather than at the next poll. */
-        (void)dp_health_read(dp, e);
-    } else {
-        e->st = B_FAILED;
-        B_WHY(e, "BackendUnavailable", "the %s log cannot be opened: %s",
-              e->b->ops->cls, sl_strerror(rc));
-        SL_LOG(SL_LOG_WARN, &dp->log, "broker %s: %s; retrying in %lld ms",
-               e->key, e->msg, (long long)e->backoff_ms);
-        e->retry_at = sl_loop_now_ms(dp->loop) + e->backoff_ms;
-        sl_timer_start(e->retry, (uint64_t)e->backoff_ms, 0);
-        e->backoff_ms = e->backoff_ms * 2 > DP_RETRY_MAX_MS ? DP_RETRY_MAX_MS
-                                                            : e->backoff_ms * 2;
-    }
-    dp_notify(dp, "Broker", e->ns, e->name);
+    if (sl_backend_health(le->b, why) == 0)
+        return 0;
+    if (strcmp(why->field, "topic") == 0)
+        reason = "TopicNotPresentOrInvalid";
+    else if (strcmp(why->field, "auth.secret.ref.name") == 0)
+        reason = "NotAuthorized";
+    snprintf(why->field, sizeof(why->field), "%s", reason);
+    return 1;
 }
+
+static const struct sl_logset_kind dp_broker_kind = {
+    .kind = "Broker",
+    .what = "broker",
+    .entry_size = sizeof(struct dp_broker),
+    .opening_reason = "BackendOpening",
+    .opening_msg = "the log is being opened",
+    .closing_reason = "BackendClosing",
+    .closing_msg = "the log is being closed",
+    .healthy_msg = "log available again",
+    .gone_while_closing = false,
+    .health = dp_broker_health,
+    .open_failed = dp_broker_open_failed,
+    .opened = dp_broker_opened,
+    .closing = dp_broker_closing,
+    .closed = dp_broker_closed,
+    .fini = dp_broker_fini,
+    .forget = dp_broker_forget,
+};
 
 static int dp_strcmp(const void *a, const void *b)
 {
@@ -450,63 +367,21 @@ static struct json_object *dp_config(struct sl_dataplane *dp,
     return c;
 }
 
-static enum sl_dp_state dp_broker_state(const struct dp_broker *e,
-                                        struct sl_diag *why)
-{
-    switch (e->st) {
-    case B_OPEN:
-        if (!e->unhealthy)
-            return SL_DP_READY;
-        sl_diag_set(why, SL_EIO, e->hreason, "%s", e->hmsg);
-        return SL_DP_FAILED;
-    case B_FAILED:
-        sl_diag_set(why, SL_EIO, e->reason, "%s", e->msg);
-        return SL_DP_FAILED;
-    case B_UNSUPPORTED:
-        sl_diag_set(why, SL_ENOTSUP, e->reason, "%s", e->msg);
-        return SL_DP_UNSUPPORTED;
-    case B_CLOSING:
-        sl_diag_set(why, SL_EAGAIN, "BackendClosing",
-                    "the log is being closed");
-        return SL_DP_PENDING;
-    default:
-        sl_diag_set(why, SL_EAGAIN, "BackendOpening",
-                    "the log is being opened");
-        return SL_DP_PENDING;
-    }
-}
-
 enum sl_dp_state
 sl_dp_broker_sync(struct sl_dataplane *dp, const char *ns, const char *name,
                   const struct json_object *broker, const char *cls,
                   const struct json_object *config, struct sl_diag *why)
 {
-    char *key = dp_key(ns, name), *fp;
-    struct dp_broker *e = sl_map_get(&dp->brokers, key);
     const struct sl_backend_ops *ops;
+    struct sl_logset_entry *le;
     struct json_object *cfg;
-    struct sl_backend_cfg bc;
+    struct dp_broker *e;
+    enum sl_dp_state st;
     struct sl_diag d;
+    char *fp;
     size_t n;
     int rc;
 
-    if (dp->shutting_down) {
-        sl_free(key);
-        sl_diag_set(why, SL_EAGAIN, "ShuttingDown", "sluice is stopping");
-        return SL_DP_PENDING;
-    }
-    if (e == NULL) {
-        e = sl_xcalloc(1, sizeof(*e));
-        e->dp = dp;
-        e->ns = sl_xstrdup(ns);
-        e->name = sl_xstrdup(name);
-        e->key = sl_xstrdup(key);
-        e->backoff_ms = DP_RETRY_MIN_MS;
-        e->retry = sl_timer_new(dp->loop, dp_broker_retry_fire, e);
-        sl_map_put(&dp->brokers, key, e, NULL);
-    }
-    sl_free(key);
-    e->removed = false;
     if (cls == NULL || cls[0] == '\0' || strcmp(cls, DP_MT_CLASS) == 0)
         cls = dp->default_class;
     cfg = dp_config(dp, config);
@@ -518,64 +393,35 @@ sl_dp_broker_sync(struct sl_dataplane *dp, const char *ns, const char *name,
         fp = sl_xmalloc(n);
         snprintf(fp, n, "%s\n%s", cls, js);
     }
-    if (e->st == B_CLOSING) {
+    if (!sl_logset_sync(dp->brokers, ns, name, fp, &le, &st, why)) {
         json_object_put(cfg);
-        sl_free(fp);
-        return dp_broker_state(e, why);
-    }
-    if (e->fp != NULL && strcmp(e->fp, fp) != 0 && e->st != B_NONE) {
-        /* Class or config changed: rebuild the log. */
-        SL_LOG(SL_LOG_INFO, &dp->log,
-               "broker %s: class or config changed, reopening", e->key);
-        dp_broker_close(e);
-        json_object_put(cfg);
-        sl_free(fp);
-        if (e->st == B_NONE)
-            return sl_dp_broker_sync(dp, ns, name, broker, cls, config, why);
-        return dp_broker_state(e, why);
-    }
-    if (e->st == B_FAILED) {
-        if (sl_loop_now_ms(dp->loop) < e->retry_at) {
-            json_object_put(cfg);
-            sl_free(fp);
-            return dp_broker_state(e, why);
-        }
-        dp_broker_close(e);
-        if (e->st != B_NONE) {
-            json_object_put(cfg);
-            sl_free(fp);
-            return dp_broker_state(e, why);
-        }
-    }
-    if (e->st != B_NONE) {
-        json_object_put(cfg);
-        sl_free(fp);
-        return dp_broker_state(e, why);
+        return st;
     }
     /* Make a new log. */
-    sl_free(e->fp);
-    e->fp = fp;
+    e = dp_broker_of(le);
+    e->dp = dp;
     sl_free(e->cls);
     e->cls = sl_xstrdup(cls);
     ops = sl_backend_find(cls);
     if (ops == NULL) {
         json_object_put(cfg);
-        e->st = B_UNSUPPORTED;
-        B_WHY(e, "BrokerClassNotSupported",
-              "broker class \"%s\" is not served by this sluice "
-              "(--default-backend picks the class of brokers without one)",
-              cls);
-        return dp_broker_state(e, why);
+        le->st = SL_LS_UNSUPPORTED;
+        sl_logset_why(le, "BrokerClassNotSupported",
+                      "broker class \"%s\" is not served by this sluice "
+                      "(--default-backend picks the class of brokers without "
+                      "one)",
+                      cls);
+        return sl_logset_state(le, why);
     }
     sl_diag_clear(&d);
     if (ops->validate != NULL &&
         ops->validate((struct json_object *)broker, cfg, &d) != 0) {
         json_object_put(cfg);
-        e->st = B_FAILED;
-        B_WHY(e, "InvalidConfig", "%s%s%s", d.field, d.field[0] ? ": " : "",
-              d.msg);
-        e->retry_at = sl_loop_now_ms(dp->loop) + DP_RETRY_MAX_MS;
-        return dp_broker_state(e, why);
+        le->st = SL_LS_FAILED;
+        sl_logset_why(le, "InvalidConfig", "%s%s%s", d.field,
+                      d.field[0] ? ": " : "", d.msg);
+        le->retry_at = sl_loop_now_ms(dp->loop) + SL_LOGSET_RETRY_MAX_MS;
+        return sl_logset_state(le, why);
     }
     if (strcmp(cls, "Kafka") == 0) {
         char topic[512];
@@ -586,74 +432,49 @@ sl_dp_broker_sync(struct sl_dataplane *dp, const char *ns, const char *name,
         if (e->topic != NULL && strcmp(e->topic, topic) != 0)
             dp_topic_release(e);
         owner = topic[0] ? sl_map_get(&dp->topics, topic) : NULL;
-        if (owner != NULL && strcmp(owner, e->key) != 0) {
+        if (owner != NULL && strcmp(owner, le->key) != 0) {
             json_object_put(cfg);
-            e->st = B_FAILED;
-            B_WHY(e, "TopicConflict",
-                  "topic %s is already the topic of Broker %s (Knative's "
-                  "topic names knative-broker-<namespace>-<name> collide); "
-                  "give one of them another name or the annotation %s",
-                  topic, owner, SL_KAFKA_EXTERNAL_TOPIC);
+            le->st = SL_LS_FAILED;
+            sl_logset_why(
+                le, "TopicConflict",
+                "topic %s is already the topic of Broker %s (Knative's "
+                "topic names knative-broker-<namespace>-<name> collide); "
+                "give one of them another name or the annotation %s",
+                topic, owner, SL_KAFKA_EXTERNAL_TOPIC);
             /* Tried again when the other one lets go of it. */
-            e->retry_at = INT64_MAX;
-            return dp_broker_state(e, why);
+            le->retry_at = INT64_MAX;
+            return sl_logset_state(le, why);
         }
         if (topic[0] && owner == NULL) {
-            sl_map_put(&dp->topics, topic, sl_xstrdup(e->key), NULL);
+            sl_map_put(&dp->topics, topic, sl_xstrdup(le->key), NULL);
             e->topic = sl_xstrdup(topic);
         }
     } else {
         dp_topic_release(e);
     }
-    memset(&bc, 0, sizeof(bc));
-    bc.loop = dp->loop;
-    bc.ns = ns;
-    bc.name = name;
-    bc.data_dir = dp->data_dir;
-    bc.limits.max_event_size = dp->o.max_event_size;
-    bc.config = cfg;
-    rc = sl_backend_new(ops, &bc, &e->b, &d);
+    e->gen++;
+    rc = sl_logset_open(le, ops, dp->data_dir, dp->o.max_event_size, cfg, &d);
     json_object_put(cfg);
     if (rc != 0) {
-        e->st = B_FAILED;
-        B_WHY(e, "BackendUnavailable", "%s",
-              d.msg[0] ? d.msg : sl_strerror(rc));
-        e->retry_at = sl_loop_now_ms(dp->loop) + e->backoff_ms;
-        sl_timer_start(e->retry, (uint64_t)e->backoff_ms, 0);
-        return dp_broker_state(e, why);
+        sl_logset_why(le, "BackendUnavailable", "%s",
+                      d.msg[0] ? d.msg : sl_strerror(rc));
+        sl_logset_failed(le);
     }
-    e->gen++;
-    e->st = B_OPENING;
-    sl_backend_open(e->b, dp_broker_opened, e);
-    return dp_broker_state(e, why);
+    return sl_logset_state(le, why);
 }
 
 void sl_dp_broker_remove(struct sl_dataplane *dp, const char *ns,
                          const char *name)
 {
     char *key = dp_key(ns, name);
-    struct dp_broker *e = sl_map_get(&dp->brokers, key);
+    struct dp_broker *e = dp_broker_get(dp, key);
 
     sl_free(key);
-    sl_metrics_forget_broker(dp->o.metrics, ns, name);
-    if (e == NULL)
-        return;
-    e->removed = true;
-    if (e->st == B_CLOSING) {
-        /* Its data goes with it even if the Broker comes back before the
-         * close completes (a new Broker starts empty, as in Knative). */
+    /* Its data goes with it, even if the Broker comes back before the
+     * close completes (a new Broker starts empty, as in Knative). */
+    if (e != NULL)
         e->drop_on_close = true;
-        return;
-    }
-    e->drop_on_close = true;
-    dp_broker_close(e);
-    if (e->st == B_NONE) {
-        /* Nothing was open: forget it now. */
-        void *old = NULL;
-
-        sl_map_del(&dp->brokers, e->key, &old);
-        dp_broker_forget(e);
-    }
+    sl_logset_remove(dp->brokers, ns, name);
 }
 
 const char *sl_dp_broker_class(struct sl_dataplane *dp, const char *ns,
@@ -663,7 +484,7 @@ const char *sl_dp_broker_class(struct sl_dataplane *dp, const char *ns,
     struct dp_broker *e;
 
     snprintf(key, sizeof(key), "%s/%s", ns, name);
-    e = sl_map_get(&dp->brokers, key);
+    e = dp_broker_get(dp, key);
     return e != NULL ? e->cls : NULL;
 }
 
@@ -671,32 +492,8 @@ struct sl_backend *sl_dataplane_lookup(void *arg, const char *ns,
                                        const char *name, int *why)
 {
     struct sl_dataplane *dp = arg;
-    char key[512];
-    struct dp_broker *e;
 
-    snprintf(key, sizeof(key), "%s/%s", ns, name);
-    e = sl_map_get(&dp->brokers, key);
-    if (e == NULL || (e->removed && e->st != B_CLOSING)) {
-        *why = SL_ENOENT;
-        return NULL;
-    }
-    if (dp->shutting_down) {
-        *why = SL_EAGAIN;
-        return NULL;
-    }
-    switch (e->st) {
-    case B_OPEN:
-        return e->b;
-    case B_UNSUPPORTED:
-        *why = SL_ENOTSUP;
-        return NULL;
-    case B_FAILED:
-        *why = SL_EIO;
-        return NULL;
-    default:
-        *why = SL_EAGAIN;
-        return NULL;
-    }
+    return sl_logset_lookup(dp->brokers, ns, name, why);
 }
 
 /* ---- retention ---- */
@@ -707,77 +504,30 @@ static void dp_retention_done(void *arg, int rc)
 
     e->retaining = false;
     if (e->dead) {
-        dp_broker_free(e);
+        sl_logset_entry_free(&e->le);
         return;
     }
     if (rc != 0 && rc != SL_ENOTSUP)
-        SL_LOG(SL_LOG_WARN, &e->dp->log, "retention on broker %s: %s", e->key,
-               sl_strerror(rc));
+        SL_LOG(SL_LOG_WARN, &e->dp->log, "retention on broker %s: %s",
+               e->le.key, sl_strerror(rc));
 }
 
 static void dp_retention_fire(void *arg)
 {
     struct sl_dataplane *dp = arg;
+    struct sl_logset_entry *le;
     size_t it = 0;
-    const char *k;
-    void *v;
 
     if (dp->shutting_down)
         return;
-    while (sl_map_next(&dp->brokers, &it, &k, &v)) {
-        struct dp_broker *e = v;
+    while ((le = sl_logset_next(dp->brokers, &it)) != NULL) {
+        struct dp_broker *e = dp_broker_of(le);
 
-        if (e->st != B_OPEN || e->retaining)
+        if (le->st != SL_LS_OPEN || e->retaining)
             continue;
         e->retaining = true;
-        sl_backend_retention(e->b, dp->o.retention_max_age_ms,
+        sl_backend_retention(le->b, dp->o.retention_max_age_ms,
                              dp->o.retention_max_bytes, dp_retention_done, e);
-    }
-}
-
-/* ---- health ---- */
-
-/*
- * Read the health of e's open log into the entry; true when it changed.
- * The reason follows the field the backend names: a missing topic is
- * Knative's TopicNotPresentOrInvalid, an authorization failure
- * NotAuthorized, anything else (an unreachable server) BackendUnavailable.
- */
-static bool dp_health_read(struct sl_dataplane *dp, struct dp_broker *e)
-{
-    struct sl_diag why;
-    const char *reason = "BackendUnavailable";
-    bool bad;
-
-    sl_diag_clear(&why);
-    bad = sl_backend_health(e->b, &why) != 0;
-    if (bad && strcmp(why.field, "topic") == 0)
-        reason = "TopicNotPresentOrInvalid";
-    else if (bad && strcmp(why.field, "auth.secret.ref.name") == 0)
-        reason = "NotAuthorized";
-    if (bad == e->unhealthy && (!bad || (strcmp(why.msg, e->hmsg) == 0 &&
-                                         strcmp(reason, e->hreason) == 0)))
-        return false;
-    e->unhealthy = bad;
-    snprintf(e->hreason, sizeof(e->hreason), "%s", bad ? reason : "");
-    snprintf(e->hmsg, sizeof(e->hmsg), "%s", bad ? why.msg : "");
-    SL_LOG(bad ? SL_LOG_WARN : SL_LOG_INFO, &dp->log, "broker %s: %s", e->key,
-           bad ? e->hmsg : "log available again");
-    return true;
-}
-
-static void dp_health_fire(void *arg)
-{
-    struct sl_dataplane *dp = arg;
-    size_t it = 0;
-    const char *k;
-    void *v;
-
-    while (sl_map_next(&dp->brokers, &it, &k, &v)) {
-        struct dp_broker *e = v;
-
-        if (e->st == B_OPEN && dp_health_read(dp, e))
-            dp_notify(dp, "Broker", e->ns, e->name);
     }
 }
 
@@ -873,8 +623,8 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
     } else {
         sl_free(bkey);
     }
-    e = t->broker_key ? sl_map_get(&dp->brokers, t->broker_key) : NULL;
-    if (e == NULL || e->st != B_OPEN) {
+    e = t->broker_key ? dp_broker_get(dp, t->broker_key) : NULL;
+    if (e == NULL || e->le.st != SL_LS_OPEN) {
         dp_trigger_teardown(t);
         return dp_trigger_state(dp, t, SL_DP_PENDING, why, "BrokerNotReady",
                                 "the broker's log is not open");
@@ -929,7 +679,7 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
     dc.subscriber_url = in->subscriber_url;
     dc.policy = &t->policy;
     dc.ns = ns;
-    dc.reply_to = e->b;
+    dc.reply_to = e->le.b;
     dc.reply_url = reply_url;
     dc.max_ttl = dp->o.max_ttl;
     dc.log_name = logname;
@@ -968,7 +718,8 @@ enum sl_dp_state sl_dp_trigger_sync(struct sl_dataplane *dp, const char *ns,
         dp_group_release(dp, t);
     }
     o.group = group;
-    rc = sl_dispatch_new(dp->loop, e->b, &o, t->filter, &dl, &t->dispatch, &d);
+    rc = sl_dispatch_new(dp->loop, e->le.b, &o, t->filter, &dl, &t->dispatch,
+                         &d);
     if (rc != 0) {
         /* Keep the fingerprint out so that the next sync tries again. */
         enum sl_dp_state st = rc == SL_EAGAIN ? SL_DP_PENDING : SL_DP_FAILED;
@@ -1012,12 +763,12 @@ void sl_dp_trigger_remove(struct sl_dataplane *dp, const char *ns,
     /* The Trigger is gone: so is its consumer group, as Knative deletes
      * a trigger's Kafka consumer group. A Trigger of the same name made
      * later starts at the end of the log. */
-    e = t->broker_key ? sl_map_get(&dp->brokers, t->broker_key) : NULL;
-    if (e != NULL && e->st == B_OPEN) {
+    e = t->broker_key ? dp_broker_get(dp, t->broker_key) : NULL;
+    if (e != NULL && e->le.st == SL_LS_OPEN) {
         char group[600];
 
         dp_group(group, sizeof(group), ns, name);
-        sl_backend_forget(e->b, group, dp_forgotten, sl_xstrdup(group));
+        sl_backend_forget(e->le.b, group, dp_forgotten, sl_xstrdup(group));
     }
     dp_trigger_free(dp, t);
 }
@@ -1028,6 +779,7 @@ void sl_dp_set_notify(struct sl_dataplane *dp, sl_dp_notify_fn *fn, void *arg)
 {
     dp->notify = fn;
     dp->notify_arg = arg;
+    sl_logset_set_notify(dp->brokers, fn, arg);
 }
 
 int sl_dataplane_new(struct sl_loop *loop, const struct sl_dataplane_opts *o,
@@ -1057,11 +809,11 @@ int sl_dataplane_new(struct sl_loop *loop, const struct sl_dataplane_opts *o,
         dp->o.retention_max_age_ms = 0;
     else if (dp->o.retention_max_age_ms == 0)
         dp->o.retention_max_age_ms = DP_DEFAULT_RETENTION;
-    sl_map_init(&dp->brokers, NULL);
     sl_map_init(&dp->triggers, NULL);
     sl_map_init(&dp->topics, sl_free);
     sl_map_init(&dp->groups, sl_free);
     sl_log_ctx_init(&dp->log, "dataplane", NULL, NULL);
+    dp->brokers = sl_logset_new(loop, &dp_broker_kind, o->metrics, &dp->log);
     memset(&so, 0, sizeof(so));
     so.max_in_flight = 100000;
     so.max_body = dp->o.max_event_size;
@@ -1070,23 +822,11 @@ int sl_dataplane_new(struct sl_loop *loop, const struct sl_dataplane_opts *o,
         sl_dataplane_free(dp);
         return sl_diag_set(d, SL_EIO, "", "cannot set up the HTTP sender");
     }
-    dp->health = sl_timer_new(loop, dp_health_fire, dp);
-    sl_timer_start(dp->health, 1000, 1000);
     dp->retention = sl_timer_new(loop, dp_retention_fire, dp);
     sl_timer_start(dp->retention, (uint64_t)dp->o.retention_interval_ms,
                    (uint64_t)dp->o.retention_interval_ms);
     *out = dp;
     return 0;
-}
-
-static void dp_shutdown_step(struct sl_dataplane *dp)
-{
-    void (*done)(void *) = dp->shutdown_done;
-
-    if (dp->closing > 0 || done == NULL)
-        return;
-    dp->shutdown_done = NULL;
-    done(dp->shutdown_arg);
 }
 
 void sl_dataplane_shutdown(struct sl_dataplane *dp, void (*done)(void *),
@@ -1097,22 +837,10 @@ void sl_dataplane_shutdown(struct sl_dataplane *dp, void (*done)(void *),
     void *v;
 
     dp->shutting_down = true;
-    dp->shutdown_done = done;
-    dp->shutdown_arg = arg;
     sl_timer_stop(dp->retention);
-    sl_timer_stop(dp->health);
     while (sl_map_next(&dp->triggers, &it, &k, &v))
         dp_trigger_teardown(v);
-    it = 0;
-    while (sl_map_next(&dp->brokers, &it, &k, &v)) {
-        struct dp_broker *e = v;
-
-        if (e->st != B_CLOSING && e->b != NULL)
-            dp_broker_close(e);
-        else if (e->st == B_CLOSING)
-            dp->closing++;
-    }
-    dp_shutdown_step(dp);
+    sl_logset_shutdown(dp->brokers, done, arg);
 }
 
 void sl_dataplane_free(struct sl_dataplane *dp)
@@ -1126,23 +854,12 @@ void sl_dataplane_free(struct sl_dataplane *dp)
     dp->freeing = true;
     while (sl_map_next(&dp->triggers, &it, &k, &v))
         dp_trigger_free(dp, v);
-    it = 0;
-    while (sl_map_next(&dp->brokers, &it, &k, &v)) {
-        struct dp_broker *e = v;
-
-        /* Closed by sl_dataplane_shutdown (or never opened). */
-        if (e->b != NULL && e->st != B_NONE && e->st != B_FAILED)
-            SL_LOG(SL_LOG_ERROR, &dp->log,
-                   "broker %s freed while its log is open", e->key);
-        else
-            dp_broker_free(e);
-    }
+    /* Closed by sl_dataplane_shutdown (or never opened). */
+    sl_logset_free(dp->brokers);
     sl_map_fini(&dp->triggers);
-    sl_map_fini(&dp->brokers);
     sl_map_fini(&dp->topics);
     sl_map_fini(&dp->groups);
     sl_timer_free(dp->retention);
-    sl_timer_free(dp->health);
     sl_sender_free(dp->sender);
     sl_free(dp->data_dir);
     sl_free(dp->default_class);

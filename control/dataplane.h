@@ -12,7 +12,8 @@
  * reconcile the Broker again through the notify hook, so the status
  * follows. Everything is level-based: syncing twice with the same input
  * changes nothing; a changed input (class, config, delivery, filter,
- * subscriber...) rebuilds what depends on it.
+ * subscriber...) rebuilds what depends on it. A broker's log follows the
+ * life cycle of control/logset.h (shared with the KafkaSinks' producers).
  *
  * Threads: everything on the loop thread.
  */

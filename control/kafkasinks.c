@@ -3,96 +3,39 @@
  * their configuration from the object and its Secret, and a producer
  * backend (sinks/kafkasink.h) per KafkaSink kept in line with it.
  *
- * An entry lives from its first sync to the end of the close that
- * follows its removal. Its producer goes
- *   (none) -create+open-> OPENING -ok-> OPEN (health polled every second)
- *                                 \-error-> FAILED (retry timer)
- *   OPEN/FAILED -changed config, retry due, removal-> CLOSING -> (none)
- * as a broker's log does in control/dataplane.c; every change that ends
- * later (an open, a close, a health change, a due retry) asks the
- * controller to reconcile the KafkaSink again.
+ * The producers' life cycle (open, retry with backoff, health poll,
+ * rebuild on a changed configuration, close on removal, shutdown, the
+ * ingress' lookup) is a log set's (control/logset.h), the one the
+ * Brokers' logs have; what is a KafkaSink's own here is its
+ * configuration, the reasons it reports and how its health is read
+ * (sl_kafkasink_status: the cluster's reachability).
  */
 #include "control/kafkasinks.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "broker/backend.h"
+#include "control/logset.h"
 #include "core/alloc.h"
 #include "core/base64.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "core/loop.h"
-#include "core/map.h"
-#include "core/metrics_kn.h"
 #include "resource/schema.h"
 #include "sinks/kafkasink.h"
 
-#define KS_RETRY_MIN_MS 100
-#define KS_RETRY_MAX_MS 30000
-#define KS_HEALTH_MS    1000
-#define KS_SECRET_MAX   ((size_t)1 << 20)
-
-enum ks_state {
-    K_NONE = 0, /* no producer (new, or closed for a rebuild) */
-    K_OPENING,
-    K_OPEN,
-    K_FAILED, /* open failed or init refused; retry at retry_at */
-    K_CLOSING,
-};
-
-struct ks_entry {
-    struct sl_kafkasinks *ks;
-    char *ns, *name, *key;
-    char *fp; /* the configuration (JSON) the producer was made with */
-    struct sl_backend *b;
-    enum ks_state st;
-    char reason[64];
-    char msg[SL_DIAG_MSG_MAX];
-    int64_t retry_at;   /* K_FAILED: loop ms */
-    int64_t backoff_ms; /* the next failure's wait */
-    struct sl_timer *retry;
-    bool removed;          /* forget the entry once closed */
-    bool close_after_open; /* closed while opening */
-    bool unhealthy;        /* open, but the cluster is unreachable */
-    char hmsg[SL_DIAG_MSG_MAX];
-    char said[SL_DIAG_MSG_MAX]; /* the last failure logged at WARN */
-};
+#define KS_SECRET_MAX ((size_t)1 << 20)
 
 struct sl_kafkasinks {
     struct sl_loop *loop;
     char *data_dir;
     size_t max_event_size;
-    struct sl_metrics *metrics; /* borrowed, may be NULL */
-    struct sl_map entries;      /* "ns/name" -> ks_entry */
-    struct sl_timer *health;
-    sl_dp_notify_fn *notify;
-    void *notify_arg;
-    bool shutting_down;
-    size_t closing; /* closes in flight during shutdown */
-    void (*shutdown_done)(void *);
-    void *shutdown_arg;
+    struct sl_logset *set; /* "ns/name" -> the producer's entry */
     struct sl_log_ctx log;
 };
-
-static char *ks_key(const char *ns, const char *name)
-{
-    size_t n = strlen(ns) + strlen(name) + 2;
-    char *k = sl_xmalloc(n);
-
-    snprintf(k, n, "%s/%s", ns, name);
-    return k;
-}
-
-static void ks_notify(struct sl_kafkasinks *ks, const struct ks_entry *e)
-{
-    if (ks->notify != NULL && !ks->shutting_down)
-        ks->notify(ks->notify_arg, "KafkaSink", e->ns, e->name);
-}
 
 /* ---- configuration ---- */
 
@@ -297,352 +240,88 @@ int sl_kafkasink_config(const struct json_object *obj,
     return 0;
 }
 
-/* ---- entries ---- */
+/* ---- the producers: a log set (control/logset.h) ---- */
 
-static void ks_entry_free(struct ks_entry *e)
+static void ks_open_failed(struct sl_logset_entry *e, int rc)
 {
-    sl_timer_free(e->retry);
-    if (e->b != NULL)
-        sl_backend_free(e->b);
-    sl_free(e->ns);
-    sl_free(e->name);
-    sl_free(e->key);
-    sl_free(e->fp);
-    sl_free(e);
-}
-
-static void ks_why(struct ks_entry *e, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void ks_why(struct ks_entry *e, const char *reason, const char *fmt, ...)
-{
-    char m[sizeof(e->msg)];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(m, sizeof(m), fmt, ap);
-    va_end(ap);
-    snprintf(e->reason, sizeof(e->reason), "%s", reason);
-    memcpy(e->msg, m, sizeof(m));
-}
-
-static enum sl_dp_state ks_state(const struct ks_entry *e, struct sl_diag *why)
-{
-    switch (e->st) {
-    case K_OPEN:
-        if (!e->unhealthy)
-            return SL_DP_READY;
-        sl_diag_set(why, SL_EIO, SL_KAFKASINK_R_UNREACHABLE, "%s", e->hmsg);
-        return SL_DP_FAILED;
-    case K_FAILED:
-        sl_diag_set(why, SL_EIO, e->reason, "%s", e->msg);
-        return SL_DP_FAILED;
-    case K_CLOSING:
-        sl_diag_set(why, SL_EAGAIN, "ProducerClosing",
-                    "the producer is being closed");
-        return SL_DP_PENDING;
-    default:
-        sl_diag_set(why, SL_EAGAIN, "ProducerOpening",
-                    "checking the topic and starting the producer");
-        return SL_DP_PENDING;
-    }
-}
-
-static void ks_shutdown_step(struct sl_kafkasinks *ks)
-{
-    void (*done)(void *) = ks->shutdown_done;
-
-    if (ks->closing > 0 || done == NULL)
-        return;
-    ks->shutdown_done = NULL;
-    done(ks->shutdown_arg);
-}
-
-static void ks_closed(void *arg, int rc)
-{
-    struct ks_entry *e = arg;
-    struct sl_kafkasinks *ks = e->ks;
-
-    if (rc != 0)
-        SL_LOG(SL_LOG_WARN, &ks->log, "closing the producer of %s: %s", e->key,
-               sl_strerror(rc));
-    sl_backend_free(e->b);
-    e->b = NULL;
-    e->st = K_NONE;
-    if (ks->shutting_down) {
-        ks->closing--;
-        ks_shutdown_step(ks);
-        return;
-    }
-    if (e->removed) {
-        void *old = NULL;
-        char *ns = sl_xstrdup(e->ns), *name = sl_xstrdup(e->name);
-
-        sl_map_del(&ks->entries, e->key, &old);
-        ks_entry_free(e);
-        /* Again: while it closed, the ingress counted answers under its
-         * name. */
-        sl_metrics_forget_broker(ks->metrics, ns, name);
-        /* The KafkaSink may have come back meanwhile. */
-        if (ks->notify != NULL)
-            ks->notify(ks->notify_arg, "KafkaSink", ns, name);
-        sl_free(ns);
-        sl_free(name);
-        return;
-    }
-    ks_notify(ks, e);
-}
-
-/* Close the producer of 'e' (async); one still opening is closed as soon
- * as its open completes. */
-static void ks_close(struct ks_entry *e)
-{
-    struct sl_kafkasinks *ks = e->ks;
-
-    sl_timer_stop(e->retry);
-    if (e->b == NULL) {
-        e->st = K_NONE;
-        return;
-    }
-    if (e->st == K_CLOSING)
-        return;
-    e->st = K_CLOSING;
-    if (ks->shutting_down)
-        ks->closing++;
-    if (e->b->state == SL_BACKEND_OPENING) {
-        e->close_after_open = true;
-        return;
-    }
-    sl_backend_close(e->b, ks_closed, e);
-}
-
-static void ks_retry_fire(void *arg)
-{
-    struct ks_entry *e = arg;
-
-    ks_notify(e->ks, e);
-}
-
-/* The open failed (reason and message in 'e'): retry with backoff. Said
- * at WARN when the failure differs from the last one, else at DEBUG. */
-static void ks_failed(struct ks_entry *e)
-{
-    struct sl_kafkasinks *ks = e->ks;
-    bool same = strcmp(e->said, e->msg) == 0;
-
-    e->st = K_FAILED;
-    SL_LOG(same ? SL_LOG_DEBUG : SL_LOG_WARN, &ks->log,
-           "KafkaSink %s: %s: %s; retrying in %lld ms", e->key, e->reason,
-           e->msg, (long long)e->backoff_ms);
-    memcpy(e->said, e->msg, sizeof(e->said));
-    e->retry_at = sl_loop_now_ms(ks->loop) + e->backoff_ms;
-    sl_timer_start(e->retry, (uint64_t)e->backoff_ms, 0);
-    e->backoff_ms = e->backoff_ms * 2 > KS_RETRY_MAX_MS ? KS_RETRY_MAX_MS
-                                                        : e->backoff_ms * 2;
-}
-
-static void ks_opened(void *arg, int rc)
-{
-    struct ks_entry *e = arg;
-    struct sl_kafkasinks *ks = e->ks;
     struct sl_diag why;
 
-    if (e->close_after_open) {
-        e->close_after_open = false;
-        sl_backend_close(e->b, ks_closed, e);
-        return;
-    }
-    if (e->st != K_OPENING)
-        return;
-    if (rc == 0) {
-        e->st = K_OPEN;
-        e->unhealthy = false;
-        e->backoff_ms = KS_RETRY_MIN_MS;
-        e->said[0] = '\0';
-    } else {
-        sl_diag_clear(&why);
-        sl_kafkasink_status(e->b, &why);
-        ks_why(e, why.field[0] ? why.field : SL_KAFKASINK_R_UNREACHABLE, "%s",
-               why.msg[0] ? why.msg : sl_strerror(rc));
-        ks_failed(e);
-    }
-    ks_notify(ks, e);
+    sl_diag_clear(&why);
+    sl_kafkasink_status(e->b, &why);
+    sl_logset_why(e, why.field[0] ? why.field : SL_KAFKASINK_R_UNREACHABLE,
+                  "%s", why.msg[0] ? why.msg : sl_strerror(rc));
 }
+
+/* An open producer is unhealthy while its cluster is unreachable. */
+static int ks_health(struct sl_logset_entry *e, struct sl_diag *why)
+{
+    if (sl_kafkasink_status(e->b, why) == 0)
+        return 0;
+    snprintf(why->field, sizeof(why->field), "%s", SL_KAFKASINK_R_UNREACHABLE);
+    return 1;
+}
+
+static const struct sl_logset_kind ks_kind = {
+    .kind = "KafkaSink",
+    .what = "KafkaSink",
+    .entry_size = sizeof(struct sl_logset_entry),
+    .opening_reason = "ProducerOpening",
+    .opening_msg = "checking the topic and starting the producer",
+    .closing_reason = "ProducerClosing",
+    .closing_msg = "the producer is being closed",
+    .healthy_msg = "cluster reachable again",
+    .gone_while_closing = true,
+    .health = ks_health,
+    .open_failed = ks_open_failed,
+};
 
 enum sl_dp_state sl_kafkasinks_sync(struct sl_kafkasinks *ks, const char *ns,
                                     const char *name,
                                     const struct json_object *config,
                                     struct sl_diag *why)
 {
-    char *key = ks_key(ns, name), *fp;
-    struct ks_entry *e = sl_map_get(&ks->entries, key);
-    struct sl_backend_cfg bc;
+    struct sl_logset_entry *e;
+    enum sl_dp_state st;
     struct sl_diag d;
+    char *fp;
     int rc;
 
-    if (ks->shutting_down) {
-        sl_free(key);
-        sl_diag_set(why, SL_EAGAIN, "ShuttingDown", "sluice is stopping");
-        return SL_DP_PENDING;
-    }
-    if (e == NULL) {
-        e = sl_xcalloc(1, sizeof(*e));
-        e->ks = ks;
-        e->ns = sl_xstrdup(ns);
-        e->name = sl_xstrdup(name);
-        e->key = sl_xstrdup(key);
-        e->backoff_ms = KS_RETRY_MIN_MS;
-        e->retry = sl_timer_new(ks->loop, ks_retry_fire, e);
-        sl_map_put(&ks->entries, key, e, NULL);
-    }
-    sl_free(key);
-    e->removed = false;
     fp = sl_xstrdup(json_object_to_json_string_ext((struct json_object *)config,
                                                    JSON_C_TO_STRING_PLAIN));
-    if (e->st == K_CLOSING) {
-        sl_free(fp);
-        return ks_state(e, why);
-    }
-    if (e->fp != NULL && strcmp(e->fp, fp) != 0 && e->st != K_NONE) {
-        SL_LOG(SL_LOG_INFO, &ks->log,
-               "KafkaSink %s: configuration changed, reopening", e->key);
-        sl_free(fp);
-        e->backoff_ms = KS_RETRY_MIN_MS;
-        ks_close(e);
-        if (e->st == K_NONE)
-            return sl_kafkasinks_sync(ks, ns, name, config, why);
-        return ks_state(e, why);
-    }
-    if (e->st == K_FAILED) {
-        if (sl_loop_now_ms(ks->loop) < e->retry_at) {
-            sl_free(fp);
-            return ks_state(e, why);
-        }
-        ks_close(e);
-        if (e->st != K_NONE) {
-            sl_free(fp);
-            return ks_state(e, why);
-        }
-    }
-    if (e->st != K_NONE) {
-        sl_free(fp);
-        return ks_state(e, why);
-    }
+    if (!sl_logset_sync(ks->set, ns, name, fp, &e, &st, why))
+        return st;
     /* A new producer. */
-    sl_free(e->fp);
-    e->fp = fp;
-    memset(&bc, 0, sizeof(bc));
-    bc.loop = ks->loop;
-    bc.ns = ns;
-    bc.name = name;
-    bc.data_dir = ks->data_dir;
-    bc.limits.max_event_size = ks->max_event_size;
-    bc.config = config;
     sl_diag_clear(&d);
-    rc = sl_backend_new(&sl_kafkasink_ops, &bc, &e->b, &d);
+    rc = sl_logset_open(e, &sl_kafkasink_ops, ks->data_dir, ks->max_event_size,
+                        config, &d);
     if (rc != 0) {
-        ks_why(e, SL_KAFKASINK_R_CONFIG, "%s%s%s", d.field,
-               d.field[0] ? ": " : "", d.msg[0] ? d.msg : sl_strerror(rc));
+        sl_logset_why(e, SL_KAFKASINK_R_CONFIG, "%s%s%s", d.field,
+                      d.field[0] ? ": " : "",
+                      d.msg[0] ? d.msg : sl_strerror(rc));
         /* Only a new configuration can mend this. */
-        e->backoff_ms = KS_RETRY_MAX_MS;
-        ks_failed(e);
-        return ks_state(e, why);
+        e->backoff_ms = SL_LOGSET_RETRY_MAX_MS;
+        sl_logset_failed(e);
     }
-    e->st = K_OPENING;
-    sl_backend_open(e->b, ks_opened, e);
-    return ks_state(e, why);
+    return sl_logset_state(e, why);
 }
 
 void sl_kafkasinks_remove(struct sl_kafkasinks *ks, const char *ns,
                           const char *name)
 {
-    char *key = ks_key(ns, name);
-    struct ks_entry *e = sl_map_get(&ks->entries, key);
-
-    sl_free(key);
-    sl_metrics_forget_broker(ks->metrics, ns, name);
-    if (e == NULL)
-        return;
-    e->removed = true;
-    if (e->st == K_CLOSING)
-        return;
-    ks_close(e);
-    if (e->st == K_NONE) {
-        void *old = NULL;
-
-        sl_map_del(&ks->entries, e->key, &old);
-        ks_entry_free(e);
-    }
+    sl_logset_remove(ks->set, ns, name);
 }
 
 struct sl_backend *sl_kafkasinks_lookup(void *arg, const char *ns,
                                         const char *name, int *why)
 {
     struct sl_kafkasinks *ks = arg;
-    char key[512];
-    struct ks_entry *e;
 
-    snprintf(key, sizeof(key), "%s/%s", ns, name);
-    e = sl_map_get(&ks->entries, key);
-    if (e == NULL || e->removed) {
-        *why = SL_ENOENT;
-        return NULL;
-    }
-    if (ks->shutting_down) {
-        *why = SL_EAGAIN;
-        return NULL;
-    }
-    switch (e->st) {
-    case K_OPEN:
-        /* Unhealthy too: its appends then fail at once (503). */
-        return e->b;
-    case K_FAILED:
-        *why = SL_EIO;
-        return NULL;
-    default:
-        *why = SL_EAGAIN;
-        return NULL;
-    }
+    return sl_logset_lookup(ks->set, ns, name, why);
 }
 
 size_t sl_kafkasinks_open(const struct sl_kafkasinks *ks)
 {
-    size_t it = 0, n = 0;
-    const char *k;
-    void *v;
-
-    while (sl_map_next(&ks->entries, &it, &k, &v))
-        if (((struct ks_entry *)v)->st == K_OPEN)
-            n++;
-    return n;
-}
-
-/* ---- health ---- */
-
-static void ks_health_fire(void *arg)
-{
-    struct sl_kafkasinks *ks = arg;
-    size_t it = 0;
-    const char *k;
-    void *v;
-
-    while (sl_map_next(&ks->entries, &it, &k, &v)) {
-        struct ks_entry *e = v;
-        struct sl_diag why;
-        bool bad;
-
-        if (e->st != K_OPEN)
-            continue;
-        sl_diag_clear(&why);
-        bad = sl_kafkasink_status(e->b, &why) != 0;
-        if (bad == e->unhealthy && (!bad || strcmp(why.msg, e->hmsg) == 0))
-            continue;
-        e->unhealthy = bad;
-        snprintf(e->hmsg, sizeof(e->hmsg), "%s", bad ? why.msg : "");
-        SL_LOG(bad ? SL_LOG_WARN : SL_LOG_INFO, &ks->log, "KafkaSink %s: %s",
-               e->key, bad ? e->hmsg : "cluster reachable again");
-        ks_notify(ks, e);
-    }
+    return sl_logset_count_open(ks->set);
 }
 
 /* ---- life cycle ---- */
@@ -650,8 +329,7 @@ static void ks_health_fire(void *arg)
 void sl_kafkasinks_set_notify(struct sl_kafkasinks *ks, sl_dp_notify_fn *fn,
                               void *arg)
 {
-    ks->notify = fn;
-    ks->notify_arg = arg;
+    sl_logset_set_notify(ks->set, fn, arg);
 }
 
 int sl_kafkasinks_new(struct sl_loop *loop, const struct sl_kafkasinks_opts *o,
@@ -666,11 +344,8 @@ int sl_kafkasinks_new(struct sl_loop *loop, const struct sl_kafkasinks_opts *o,
     ks->loop = loop;
     ks->data_dir = sl_xstrdup(o->data_dir);
     ks->max_event_size = o->max_event_size;
-    ks->metrics = o->metrics;
-    sl_map_init(&ks->entries, NULL);
     sl_log_ctx_init(&ks->log, "kafkasinks", NULL, NULL);
-    ks->health = sl_timer_new(loop, ks_health_fire, ks);
-    sl_timer_start(ks->health, KS_HEALTH_MS, KS_HEALTH_MS);
+    ks->set = sl_logset_new(loop, &ks_kind, o->metrics, &ks->log);
     *out = ks;
     return 0;
 }
@@ -678,49 +353,14 @@ int sl_kafkasinks_new(struct sl_loop *loop, const struct sl_kafkasinks_opts *o,
 void sl_kafkasinks_shutdown(struct sl_kafkasinks *ks, void (*done)(void *),
                             void *arg)
 {
-    size_t it = 0;
-    const char *k;
-    void *v;
-
-    ks->shutting_down = true;
-    ks->shutdown_done = done;
-    ks->shutdown_arg = arg;
-    sl_timer_stop(ks->health);
-    while (sl_map_next(&ks->entries, &it, &k, &v)) {
-        struct ks_entry *e = v;
-
-        if (e->st == K_CLOSING)
-            ks->closing++;
-        else if (e->b != NULL)
-            ks_close(e);
-        else
-            sl_timer_stop(e->retry);
-    }
-    ks_shutdown_step(ks);
+    sl_logset_shutdown(ks->set, done, arg);
 }
 
 void sl_kafkasinks_free(struct sl_kafkasinks *ks)
 {
-    size_t it = 0;
-    const char *k;
-    void *v;
-
     if (ks == NULL)
         return;
-    while (sl_map_next(&ks->entries, &it, &k, &v)) {
-        struct ks_entry *e = v;
-
-        if (e->b != NULL && e->st != K_NONE && e->st != K_FAILED) {
-            /* Not shut down: a bug, logged; leak rather than free what
-             * librdkafka's threads may still use. */
-            SL_LOG(SL_LOG_ERROR, &ks->log, "KafkaSink %s freed while open",
-                   e->key);
-            continue;
-        }
-        ks_entry_free(e);
-    }
-    sl_map_fini(&ks->entries);
-    sl_timer_free(ks->health);
+    sl_logset_free(ks->set);
     sl_free(ks->data_dir);
     sl_free(ks);
 }

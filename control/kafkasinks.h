@@ -13,7 +13,8 @@
  * authorized) is retried with backoff (100 ms doubling to 30 s) and the
  * KafkaSink reconciled again each time; an open one is watched every
  * second (sl_kafkasink_status) and the KafkaSink reconciled again when
- * its cluster becomes unreachable or reachable again.
+ * its cluster becomes unreachable or reachable again. (This life cycle is
+ * the log set of control/logset.h, the one the Brokers' logs have.)
  *
  * A removed KafkaSink's producer is closed (records in flight get their
  * reports first, so appends accepted so far are answered); its topic is
