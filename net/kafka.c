@@ -258,7 +258,7 @@ void sl_kafka_reach_update(struct sl_kafka_reach *r, const char *json,
     r->brokers_up = up;
     r->brokers_known = known;
     r->updated_ms = now_ms;
-    if (up > 0)
+    if (up > 0 && !r->fatal)
         r->why[0] = '\0';
 }
 
@@ -319,6 +319,7 @@ static void producer_error(rd_kafka_t *rk, int err, const char *reason,
     char fatal[256];
 
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        p->reach.fatal = true;
         rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
         memcpy(p->reach.why, "fatal: ", 7);
         snprintf(p->reach.why + 7, sizeof(p->reach.why) - 7, "%.*s",
@@ -327,6 +328,8 @@ static void producer_error(rd_kafka_t *rk, int err, const char *reason,
                rd_kafka_name(rk), fatal);
         return;
     }
+    if (p->reach.fatal)
+        return; /* keep the fatal reason */
     snprintf(p->reach.why, sizeof(p->reach.why), "%s", reason);
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
         p->reach.brokers_up = 0;

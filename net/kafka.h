@@ -113,6 +113,10 @@ struct sl_kafka_reach {
     int brokers_known;  /* brokers listed (bootstrap ones included) */
     int64_t updated_ms; /* loop time of the last statistics; 0: none yet */
     char why[160];      /* "" or the last client error ("all brokers down") */
+    /* A fatal error (an idempotent producer that lost its guarantees):
+     * the client is unusable for good and must be made again; 'why'
+     * says what happened. Never cleared. */
+    bool fatal;
 };
 
 /* Read a statistics JSON document (the stats_cb's) into 'r'. Any thread

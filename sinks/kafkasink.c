@@ -314,6 +314,10 @@ static bool ks_unreachable(const struct ks *k, char *why, size_t n)
     if (k->p == NULL)
         return false;
     r = sl_kafka_producer_reach(k->p);
+    if (r->fatal) {
+        snprintf(why, n, "the producer failed for good: %s", r->why);
+        return true;
+    }
     /* Before the first statistics nothing is known: assume reachable
      * (librdkafka's "all brokers down" error zeroes brokers_up later). */
     if (r->updated_ms == 0 || r->brokers_up > 0)

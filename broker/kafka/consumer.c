@@ -24,13 +24,14 @@
  * point cannot pass it) and pushes it again at not_before.
  *
  * Flow: the queue is always served (rebalances arrive on it); when the
- * backlog passes max(2 x max_outstanding, KC_BACKLOG_MIN) records the
- * assigned partitions are paused, and resumed once it is under half of
- * that (librdkafka then fetches from after the last record it gave us).
- * The read-ahead is large on purpose: librdkafka 2.0 fetches again only
- * 0.5-1 s after a resume, and only ~1 s after its local queue reached
- * queued.min.messages (its broker thread is not woken when the
- * application drains the queue), so a small read-ahead or a small
+ * backlog passes max(2 x max_outstanding, KC_BACKLOG_MIN) records, or a
+ * partition's window KC_WINDOW_MAX offsets (a record held for a retry
+ * while later ones pass it), the assigned partitions are paused, and
+ * resumed once both are under half of that (librdkafka then fetches from after
+ * the last record it gave us). The read-ahead is large on purpose:
+ * librdkafka 2.0 fetches again only 0.5-1 s after a resume, and only ~1 s after
+ * its local queue reached queued.min.messages (its broker thread is not woken
+ * when the application drains the queue), so a small read-ahead or a small
  * queued.min.messages starves the subscriber: with 1,000 and 2 x 100 it
  * delivered ~5,000 events/s at 18 % of a core; with these settings ~30,000
  * (measured with a Trigger to `sluice display --quiet`, docs/kafka.md).
@@ -65,6 +66,10 @@
 #define KC_HELD_PER_SLOT  8 /* held retries per max_outstanding slot */
 #define KC_PUMP_TICK_MS   100
 #define KC_BACKLOG_MIN    16384 /* records read ahead before pausing */
+/* Offsets a partition's window may hold (16 bytes each) before reading
+ * pauses: a record held for a retry keeps the commit point while later
+ * records pass it, and the window must not grow without bound. */
+#define KC_WINDOW_MAX     ((size_t)1 << 18)
 #define KC_FETCH_WAIT_MS  "100"
 #define KC_QUEUED_KBYTES  "16384"
 #define KC_QUEUED_MIN_MSG "100000"
@@ -141,6 +146,11 @@ struct sl__kafka_sub {
     /* where partitions start at their first assignment (a new group
      * whose start the cluster did not take outside a generation) */
     rd_kafka_topic_partition_list_t *starts;
+    /* The ends the backend knew at subscribe (topic 0; -1 unknown): a
+     * start job retried later must not start past events appended
+     * since, so every attempt uses this snapshot. */
+    int64_t *known;
+    int nknown;
     int err_rc; /* last consumer error (health), 0 none */
     char err_msg[256];
 };
@@ -565,20 +575,36 @@ static void kc_consumer_error(struct sl__kafka_sub *s,
 
 /* ---- pushing ---- */
 
+/* Whether an assigned partition's window holds more than 'limit'
+ * offsets (a held record keeps the commit point while later ones pass). */
+static bool kc_window_long(const struct sl__kafka_sub *s, size_t limit)
+{
+    for (size_t i = 0; i < s->nparts; i++)
+        if (s->parts[i]->assigned && s->parts[i]->len > limit)
+            return true;
+    return false;
+}
+
 static void kc_flow(struct sl__kafka_sub *s)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
     size_t hi = 2 * (size_t)s->base.max_outstanding, lo;
+    bool pause;
 
     if (hi < KC_BACKLOG_MIN)
         hi = KC_BACKLOG_MIN;
     lo = hi / 2;
-
-    if (!s->subscribed || (s->paused ? s->backlog.n > lo : s->backlog.n < hi))
+    if (!s->subscribed)
+        return;
+    if (s->paused)
+        pause = s->backlog.n > lo || kc_window_long(s, KC_WINDOW_MAX / 2);
+    else
+        pause = s->backlog.n >= hi || kc_window_long(s, KC_WINDOW_MAX);
+    if (pause == s->paused)
         return;
     if (rd_kafka_assignment(s->c->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return;
-    s->paused = !s->paused;
+    s->paused = pause;
     if (s->paused)
         rd_kafka_pause_partitions(s->c->rk, a);
     else
@@ -855,11 +881,9 @@ static void kc_init_start(struct sl__kafka_sub *s)
     j->topics = sl_xcalloc(j->ntopics, sizeof(*j->topics));
     for (size_t i = 0; i < j->ntopics; i++)
         j->topics[i] = sl_xstrdup(s->k->topics[i]);
-    if (!s->k->reader && s->k->nknown > 0) {
-        j->nknown = s->k->nknown;
-        j->known = sl_xmalloc((size_t)j->nknown * sizeof(int64_t));
-        for (int i = 0; i < j->nknown; i++)
-            j->known[i] = sl__kafka_known_end(s->k, i);
+    if (s->nknown > 0) {
+        j->nknown = s->nknown;
+        j->known = sl_xmemdup(s->known, (size_t)s->nknown * sizeof(int64_t));
     }
     s->initing = true;
     s->init = j;
@@ -908,6 +932,7 @@ static void kc_free(struct sl__kafka_sub *s)
 {
     if (s->starts)
         rd_kafka_topic_partition_list_destroy(s->starts);
+    sl_free(s->known);
     for (size_t i = 0; i < s->nparts; i++) {
         sl_free(s->parts[i]->win);
         sl_free(s->parts[i]);
@@ -1014,6 +1039,12 @@ int sl__kafka_subscribe(struct sl_backend *b, const char *group,
     s->base.on_record = on_record;
     s->base.arg = arg;
     s->init_backoff = KC_INIT_MIN_MS;
+    if (!k->reader && k->nknown > 0) {
+        s->nknown = k->nknown;
+        s->known = sl_xmalloc((size_t)k->nknown * sizeof(int64_t));
+        for (int i = 0; i < k->nknown; i++)
+            s->known[i] = sl__kafka_known_end(k, i);
+    }
     s->timer = sl_timer_new(b->loop, kc_timer, s);
     s->ctimer = sl_timer_new(b->loop, kc_ctimer, s);
     if (sl_kafka_pump_new(b->loop, c->q, kc_pump_fn, s, KC_PUMP_TICK_MS,

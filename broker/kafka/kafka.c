@@ -589,6 +589,11 @@ static int kb_drop(struct sl_backend *b, struct sl_diag *d)
 /* The producer's view: 0, or SL_EIO with 'why'. */
 static int kb_reach_health(const struct sl_kafka_reach *r, struct sl_diag *why)
 {
+    if (r && r->fatal)
+        return sl_diag_set(why, SL_EIO, "bootstrap.servers",
+                           "Kafka producer failed for good (%s); change the "
+                           "Broker or restart sluice to make a new one",
+                           r->why);
     if (!r || r->updated_ms == 0 || r->brokers_up > 0)
         return 0;
     return sl_diag_set(why, SL_EIO, "bootstrap.servers",
