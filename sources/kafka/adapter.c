@@ -214,6 +214,12 @@ static void ksrc_health_fire(void *arg)
             continue;
         sl_diag_clear(&why);
         c->health_rc = sl_backend_health(c->reader, &why);
+        /* The reader says what is wrong by the field (broker/kafka's
+         * health answers SL_EIO for all of it). */
+        if (c->health_rc != 0 && strcmp(why.field, "auth.secret.ref.name") == 0)
+            c->health_rc = SL_EPERM;
+        else if (c->health_rc != 0 && strcmp(why.field, "topic") == 0)
+            c->health_rc = SL_ENOENT;
         snprintf(c->health, sizeof(c->health), "%s",
                  c->health_rc == 0    ? ""
                  : why.msg[0] != '\0' ? why.msg
